@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "flowlua",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "flowlua", targets: ["flowlua"]),
+        .library(name: "LuaBridge", targets: ["LuaBridge"]),
+        .library(name: "FlowEngine", targets: ["FlowEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // The system Lua 5.4 (Debian's liblua5.4-dev) and its macros as functions.
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        // The few lines of C that must raise Lua errors after Swift returns.
+        .target(name: "CLuaShims", dependencies: ["CLua"]),
+        // A Swift owner of one lua_State: values, calls, closures, decoding.
+        .target(name: "LuaBridge", dependencies: ["CLua", "CLuaShims"]),
+        // Plain values: workflows, parameters, steps, workers, states, results.
+        .target(
+            name: "FlowModel",
+            dependencies: [.product(name: "HeapModule", package: "swift-collections")]
+        ),
+        // Planning, scheduling and executing runs; knows Lua only through a protocol.
+        .target(
+            name: "FlowEngine",
+            dependencies: [
+                "FlowModel",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Evaluates workflow scripts with the embedded stdlib into model values.
+        .target(
+            name: "FlowScript",
+            dependencies: ["LuaBridge", "FlowModel", "FlowEngine"],
+            plugins: ["EmbedStdlib"]
+        ),
+        .executableTarget(
+            name: "flowlua",
+            dependencies: [
+                "FlowScript", "FlowEngine", "FlowModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Build-time tool and plugin that compile stdlib/*.lua into the binary.
+        .executableTarget(name: "StdlibEmbedder"),
+        .plugin(name: "EmbedStdlib", capability: .buildTool(), dependencies: ["StdlibEmbedder"]),
+
+        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
+        .testTarget(name: "FlowModelTests", dependencies: ["FlowModel"]),
+        .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowModel"]),
+        .testTarget(name: "FlowScriptTests", dependencies: ["FlowScript", "FlowEngine", "FlowModel", "LuaBridge"]),
+        .testTarget(name: "FlowluaTests", dependencies: ["flowlua"]),
+    ]
+)
+
+for target in package.targets where target.type != .system && target.type != .plugin {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    target.swiftSettings = settings
+}

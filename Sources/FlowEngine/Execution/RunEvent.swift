@@ -1,0 +1,32 @@
+import FlowModel
+import Foundation
+
+/// What happens during a run, in order, for whoever displays or records it.
+public enum RunEvent: Sendable {
+    case runStarted(id: String, folder: String, steps: Int)
+    case stepStarted(step: String, index: Int)
+    case stepFinished(step: String, index: Int, status: Status, duration: TimeInterval, result: ExecResult)
+    case stepNotRun(step: String, index: Int, reason: String)
+    /// A callback raised an error; the run goes on.
+    case callbackFailed(name: String, error: String)
+    case runFinished(status: Status, duration: TimeInterval)
+}
+
+/// The end of a run: its state and every step's.
+public struct RunReport: Sendable {
+    public var id: String
+    public var folder: String
+    public var status: Status
+    public var run: StateRecord
+    public var steps: [StepReport]
+    public var vars: [String: Value]
+
+    /// The first step that failed, if any.
+    public var failedStep: StepReport? { steps.first { $0.state.status == .error } }
+}
+
+public struct StepReport: Sendable {
+    public var name: String
+    public var state: StateRecord
+    public var result: ExecResult?
+}

@@ -1,0 +1,240 @@
+import FlowModel
+import Foundation
+
+/// A workflow checked and bound to its arguments, ready to run: the DAG of
+/// its steps, the worker of each, and the files to stage into the run folder.
+public struct Plan: Sendable {
+    public let workflow: Workflow
+    public let arguments: [String: Value]
+    /// For each step (by index), the steps it waits for.
+    public let dependencies: [[Int]]
+    /// For each step, the worker it runs on.
+    public let workers: [WorkerSpec]
+    /// For each step, its input and output paths, normalised; `${}` left in
+    /// those that name run variables, resolved when the step starts.
+    public let inputs: [[String]]
+    public let outputs: [[String]]
+    /// Files and folders copied into the run folder before the first step.
+    public let staged: [Staged]
+
+    /// A file copied from `source` (absolute) to `target` (relative to the run folder).
+    public struct Staged: Sendable, Hashable {
+        public var source: String
+        public var target: String
+    }
+
+    /// Checks `workflow` and binds it to `arguments` (already checked by `Arguments.bind`).
+    ///
+    /// - Parameter checkFiles: whether inputs must exist now (false for a
+    ///   `check` that has no real argument values).
+    public init(_ workflow: Workflow, arguments: [String: Value],
+                currentDirectory: String = FileManager.default.currentDirectoryPath,
+                checkFiles: Bool = true) throws(PlanError) {
+        var arguments = arguments
+        self.workflow = workflow
+        let steps = workflow.steps
+        var index: [String: Int] = [:]
+        for (i, step) in steps.enumerated() {
+            if let first = index[step.name] {
+                throw PlanError.at(step, i, "duplicate step name '\(step.name)' (first declared as steps[\(first + 1)])")
+            }
+            index[step.name] = i
+        }
+
+        // Workers.
+        var workers: [WorkerSpec] = []
+        for (i, step) in steps.enumerated() {
+            guard let worker = workflow.worker(for: step) else {
+                let known = workflow.workers.keys.sorted()
+                throw PlanError.at(step, i, "unknown worker '\(step.info.worker ?? "")'"
+                    + (known.isEmpty ? " (the workflow declares no workers)" : " (declared: \(known.joined(separator: ", ")))"))
+            }
+            guard worker.type.runs(step) else {
+                throw PlanError.at(step, i, "worker '\(worker.name)' of type \(worker.type.rawValue) cannot run a \(step.kind) step")
+            }
+            workers.append(worker)
+        }
+        self.workers = workers
+
+        // File parameters: staged to their target, `${name}` then names the target.
+        var staged: [Staged] = []
+        for parameter in workflow.parameters {
+            guard case .file(let target) = parameter.kind, case .string(let path)? = arguments[parameter.name] else { continue }
+            let source = Self.locate(path, in: [currentDirectory, workflow.directory])
+            let destination: String
+            do {
+                destination = try RunPath.normalize(target ?? (path.hasPrefix("/") || path.contains("..")
+                    ? "inputs/" + URL(fileURLWithPath: path).lastPathComponent : path))
+            } catch {
+                throw PlanError(message: "parameter '\(parameter.name)': \(error)")
+            }
+            if checkFiles && !FileManager.default.fileExists(atPath: source) {
+                throw PlanError(message: "parameter '\(parameter.name)': file '\(path)' does not exist")
+            }
+            staged.append(Staged(source: source, target: destination))
+            arguments[parameter.name] = .string(destination)
+        }
+        self.arguments = arguments
+
+        // Paths, with what can be known now substituted.
+        let mayDefineVars = steps.contains { if case .code = $0 { true } else { false } }
+        var inputs: [[String]] = [], outputs: [[String]] = []
+        for (i, step) in steps.enumerated() {
+            let variables = Variables(parameters: arguments, workerVars: workers[i].vars,
+                                      builtins: ["step": step.name, "workflow": workflow.name])
+            func resolve(_ paths: [String], _ field: String) throws(PlanError) -> [String] {
+                var resolved: [String] = []
+                for (j, path) in paths.enumerated() {
+                    let where_ = "\(field)[\(j + 1)]"
+                    var text = path
+                    do {
+                        text = try variables.substitute(path)
+                    } catch {
+                        if !mayDefineVars { throw PlanError.at(step, i, "\(where_): \(error)") }
+                    }
+                    do { resolved.append(try RunPath.normalize(text)) } catch {
+                        throw PlanError.at(step, i, "\(where_): \(error)")
+                    }
+                }
+                return resolved
+            }
+            inputs.append(try resolve(step.info.inputs, "inputs"))
+            outputs.append(try resolve(step.info.outputs, "outputs"))
+            if case .container(let container) = step, !mayDefineVars {
+                for (j, command) in container.commands.enumerated() {
+                    do { _ = try variables.substitute(command) } catch {
+                        throw PlanError.at(step, i, "commands[\(j + 1)]: \(error)")
+                    }
+                }
+            }
+        }
+        self.inputs = inputs
+        self.outputs = outputs
+
+        // Edges: `after`, and outputs feeding inputs.
+        var producers: [String: Int] = [:]
+        for (i, paths) in outputs.enumerated() {
+            for path in paths { producers[path] = producers[path] ?? i }
+        }
+        var dependencies = Array(repeating: [Int](), count: steps.count)
+        for (i, step) in steps.enumerated() {
+            var needs = Set<Int>()
+            for name in step.info.after {
+                guard let j = index[name] else {
+                    throw PlanError.at(step, i, "after: unknown step '\(name)'")
+                }
+                guard j != i else { throw PlanError.at(step, i, "after: a step cannot wait for itself") }
+                needs.insert(j)
+            }
+            for input in inputs[i] {
+                for producer in Self.producers(of: input, in: producers) where producer != i {
+                    needs.insert(producer)
+                }
+            }
+            dependencies[i] = needs.sorted()
+        }
+        if let cycle = Self.cycle(in: dependencies) {
+            let names = (cycle + [cycle[0]]).map { "'\(steps[$0].name)'" }
+            throw PlanError(message: "the steps form a cycle: \(names.joined(separator: " -> "))")
+        }
+        self.dependencies = dependencies
+
+        // Inputs nobody produces come from the workflow's folder.
+        let stagedTargets = Set(staged.map(\.target))
+        var seen = stagedTargets
+        for (i, step) in steps.enumerated() {
+            for input in inputs[i] where !input.contains("${") && !seen.contains(input) {
+                guard Self.producers(of: input, in: producers).isEmpty,
+                      !stagedTargets.contains(where: { RunPath.covers($0, input) || RunPath.covers(input, $0) })
+                else { continue }
+                let source = URL(fileURLWithPath: workflow.directory).appending(path: input).path
+                if checkFiles && !FileManager.default.fileExists(atPath: source) {
+                    throw PlanError.at(step, i, "input '\(input)' does not exist in \(workflow.directory) and no step produces it")
+                }
+                seen.insert(input)
+                staged.append(Staged(source: source, target: input))
+            }
+        }
+        self.staged = staged
+    }
+
+    /// The workflow as a Graphviz DOT graph.
+    public func dot() -> String {
+        var text = "digraph \"\(workflow.name)\" {\n  rankdir=LR;\n"
+        for step in workflow.steps {
+            text += "  \"\(step.name)\" [shape=\(step.kind == "code" ? "ellipse" : "box")];\n"
+        }
+        for (i, needs) in dependencies.enumerated() {
+            for j in needs { text += "  \"\(workflow.steps[j].name)\" -> \"\(workflow.steps[i].name)\";\n" }
+        }
+        return text + "}\n"
+    }
+
+    private static func locate(_ path: String, in folders: [String]) -> String {
+        if path.hasPrefix("/") { return path }
+        for folder in folders {
+            let candidate = URL(fileURLWithPath: folder).appending(path: path).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return URL(fileURLWithPath: folders.last ?? ".").appending(path: path).path
+    }
+
+    /// Steps whose outputs provide `input`: the exact path, a folder output
+    /// holding it, or outputs inside an input folder.
+    private static func producers(of input: String, in producers: [String: Int]) -> [Int] {
+        var found: [Int] = []
+        if let exact = producers[input] { found.append(exact) }
+        var prefix = input.hasSuffix("/") ? String(input.dropLast()) : input
+        while let slash = prefix.lastIndex(of: "/") {
+            prefix = String(prefix[..<slash])
+            if let folder = producers[prefix + "/"] { found.append(folder) }
+        }
+        if input.hasSuffix("/") {
+            if let folder = producers[String(input.dropLast())] { found.append(folder) }
+            found += producers.filter { $0.key.hasPrefix(input) && $0.key != input }.map(\.value)
+        }
+        return found
+    }
+
+    /// A cycle among the steps, as step indices, or nil (Kahn's algorithm,
+    /// then a walk inside what is left).
+    private static func cycle(in dependencies: [[Int]]) -> [Int]? {
+        var remaining = dependencies.map(\.count)
+        var dependents = Array(repeating: [Int](), count: dependencies.count)
+        for (i, needs) in dependencies.enumerated() { for j in needs { dependents[j].append(i) } }
+        var queue = remaining.indices.filter { remaining[$0] == 0 }
+        var done = 0
+        while let i = queue.popLast() {
+            done += 1
+            for d in dependents[i] {
+                remaining[d] -= 1
+                if remaining[d] == 0 { queue.append(d) }
+            }
+        }
+        guard done < dependencies.count, let start = remaining.indices.first(where: { remaining[$0] > 0 }) else {
+            return nil
+        }
+        var path: [Int] = [], position: [Int: Int] = [:]
+        var current = start
+        while position[current] == nil {
+            position[current] = path.count
+            path.append(current)
+            current = dependencies[current].first { remaining[$0] > 0 } ?? current
+        }
+        return Array(path[(position[current] ?? 0)...])
+    }
+}
+
+/// A workflow that cannot run as declared: a cycle, an unknown step or
+/// worker, a missing input, a path outside the run folder.
+public struct PlanError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+
+    public init(message: String) { self.message = message }
+
+    static func at(_ step: Step, _ index: Int, _ message: String) -> PlanError {
+        let origin = step.info.origin.map { "\($0): " } ?? ""
+        return PlanError(message: "\(origin)steps[\(index + 1)] (\(step.kind) '\(step.name)'): \(message)")
+    }
+}

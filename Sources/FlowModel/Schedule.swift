@@ -1,0 +1,124 @@
+import HeapModule
+
+/// The pure scheduling state of one run: which steps are ready, running and
+/// done. It performs no I/O; its owner starts the steps it hands out and
+/// reports back how they ended.
+///
+/// Steps are identified by their index in declaration order; among ready
+/// steps, the earliest declared starts first.
+public struct Schedule: Sendable {
+    public enum Policy: Sendable {
+        /// After a failure, start nothing new; running steps finish.
+        case stopOnFailure
+        /// Run every step that does not depend on a failure.
+        case keepGoing
+    }
+
+    /// Steps each step waits for.
+    public let dependencies: [[Int]]
+    /// Steps waiting for each step.
+    public let dependents: [[Int]]
+    public private(set) var status: [Status]
+    /// Why a step did not run.
+    public private(set) var reasons: [Int: String] = [:]
+    /// For a step that did not run because of a failure: the failed step.
+    public private(set) var blockedBy: [Int: Int] = [:]
+    public let policy: Policy
+    private var waitingOn: [Int]
+    private var ready: Heap<Int>
+    public private(set) var runningCount = 0
+    public private(set) var failed = false
+    public private(set) var canceled = false
+
+    /// - Parameter dependencies: for each step, the indices it depends on;
+    ///   must be acyclic (the planner checks).
+    public init(dependencies: [[Int]], policy: Policy = .stopOnFailure) {
+        self.dependencies = dependencies
+        self.policy = policy
+        var dependents = Array(repeating: [Int](), count: dependencies.count)
+        for (step, requirements) in dependencies.enumerated() {
+            for requirement in requirements { dependents[requirement].append(step) }
+        }
+        self.dependents = dependents
+        status = Array(repeating: .pending, count: dependencies.count)
+        waitingOn = dependencies.map(\.count)
+        ready = Heap(dependencies.indices.filter { dependencies[$0].isEmpty })
+    }
+
+    /// Whether every step has reached a final state.
+    public var isFinished: Bool { runningCount == 0 && (ready.isEmpty || stopped) }
+
+    private var stopped: Bool { canceled || (failed && policy == .stopOnFailure) }
+
+    /// Takes the next step that may start now, marking it running; nil when
+    /// none is ready or the run is stopping. `admit` may refuse a step (its
+    /// resources do not fit now); it is then offered again later.
+    public mutating func next(admit: (Int) -> Bool = { _ in true }) -> Int? {
+        guard !stopped, let step = ready.min, admit(step) else { return nil }
+        ready.removeMin()
+        status[step] = .running
+        runningCount += 1
+        return step
+    }
+
+    /// Records how a running step ended; returns the steps that will now
+    /// never run because they depend on it.
+    @discardableResult
+    public mutating func finish(_ step: Int, as final: Status) -> [Int] {
+        precondition(status[step] == .running, "finish of a step that is not running")
+        status[step] = final
+        runningCount -= 1
+        switch final {
+        case .success:
+            for dependent in dependents[step] {
+                waitingOn[dependent] -= 1
+                if waitingOn[dependent] == 0, status[dependent] == .pending { ready.insert(dependent) }
+            }
+            return []
+        case .canceled:
+            canceled = true
+            return []
+        default:
+            failed = true
+            return markNotRun(downstreamOf: step)
+        }
+    }
+
+    /// Marks a step that never started as done without running it (it was
+    /// found in the cache, say).
+    public mutating func skip(_ step: Int, as final: Status, reason: String) {
+        reasons[step] = reason
+        status[step] = final
+    }
+
+    /// Stops the run: nothing new starts.
+    public mutating func cancel() {
+        canceled = true
+    }
+
+    /// Marks every step still pending as not run, with `reason`; for the end
+    /// of a stopped run.
+    public mutating func closePending(reason: String) -> [Int] {
+        var closed: [Int] = []
+        for step in status.indices where status[step] == .pending {
+            status[step] = .notRun
+            reasons[step] = reasons[step] ?? reason
+            closed.append(step)
+        }
+        ready = Heap()
+        return closed
+    }
+
+    private mutating func markNotRun(downstreamOf root: Int) -> [Int] {
+        var stack = dependents[root]
+        var marked: [Int] = []
+        while let step = stack.popLast() {
+            guard status[step] == .pending else { continue }
+            status[step] = .notRun
+            blockedBy[step] = root
+            marked.append(step)
+            stack.append(contentsOf: dependents[step])
+        }
+        return marked.sorted()
+    }
+}

@@ -1,0 +1,142 @@
+/// What every kind of step declares: its name, ordering, files and resources.
+public struct StepInfo: Sendable, Hashable {
+    public var name: String
+    /// Steps that must succeed before this one starts.
+    public var after: [String]
+    /// Files (relative to the run folder) this step reads; a path ending in
+    /// `/` names a folder.
+    public var inputs: [String]
+    /// Files this step must produce; a missing one fails the step.
+    public var outputs: [String]
+    /// The worker to run on; nil means the default worker for the step kind.
+    public var worker: String?
+    /// Environment variables for this step, over the worker's.
+    public var env: [String: String]
+    public var cpus: Double?
+    public var memory: String?
+    public var retries: Int
+    /// Seconds before the step is killed.
+    public var timeout: Double?
+    /// Where the script declared the step (`workflow.lua:12`).
+    public var origin: String?
+
+    public init(name: String, after: [String] = [], inputs: [String] = [], outputs: [String] = [],
+                worker: String? = nil, env: [String: String] = [:], cpus: Double? = nil,
+                memory: String? = nil, retries: Int = 0, timeout: Double? = nil, origin: String? = nil) {
+        self.name = name
+        self.after = after
+        self.inputs = inputs
+        self.outputs = outputs
+        self.worker = worker
+        self.env = env
+        self.cpus = cpus
+        self.memory = memory
+        self.retries = retries
+        self.timeout = timeout
+        self.origin = origin
+    }
+}
+
+/// Shell commands run in order, on the host or in a container image; the
+/// first failing command fails the step.
+public struct ContainerStep: Sendable, Hashable {
+    public var info: StepInfo
+    public var image: String?
+    public var commands: [String]
+
+    public init(info: StepInfo, image: String? = nil, commands: [String]) {
+        self.info = info
+        self.image = image
+        self.commands = commands
+    }
+}
+
+/// An inline function of the workflow script, run by the script's owner.
+public struct CodeStep: Sendable, Hashable {
+    public var info: StepInfo
+    /// Identifies the function to whoever evaluated the script.
+    public var function: FunctionReference
+
+    public init(info: StepInfo, function: FunctionReference) {
+        self.info = info
+        self.function = function
+    }
+}
+
+/// A Jupyter notebook run with papermill, its executed copy kept as an output.
+public struct NotebookStep: Sendable, Hashable {
+    public var info: StepInfo
+    public var notebook: String
+    /// Where the executed notebook is written (relative to the run folder).
+    public var output: String
+    public var params: [String: Value]
+    /// Python packages for the nbdocker worker's image.
+    public var requirements: [String]
+
+    public init(info: StepInfo, notebook: String, output: String? = nil,
+                params: [String: Value] = [:], requirements: [String] = []) {
+        self.info = info
+        self.notebook = notebook
+        self.output = output ?? Self.defaultOutput(for: notebook)
+        self.params = params
+        self.requirements = requirements
+    }
+
+    static func defaultOutput(for notebook: String) -> String {
+        let stem = notebook.hasSuffix(".ipynb") ? String(notebook.dropLast(6)) : notebook
+        return stem + ".out.ipynb"
+    }
+}
+
+/// A function defined in the workflow script (a code step, a callback).
+///
+/// The model holds only an identifier; the script layer that evaluated the
+/// script maps it back to the function.
+public struct FunctionReference: Sendable, Hashable {
+    public var id: Int
+    /// `file:line` of the definition.
+    public var location: String
+    /// The function's source text, for cache keys and display.
+    public var source: String
+
+    public init(id: Int, location: String, source: String) {
+        self.id = id
+        self.location = location
+        self.source = source
+    }
+}
+
+/// A step of any kind.
+public enum Step: Sendable, Hashable {
+    case container(ContainerStep)
+    case code(CodeStep)
+    case notebook(NotebookStep)
+
+    public var info: StepInfo {
+        get {
+            switch self {
+            case .container(let s): s.info
+            case .code(let s): s.info
+            case .notebook(let s): s.info
+            }
+        }
+        set {
+            switch self {
+            case .container(var s): s.info = newValue; self = .container(s)
+            case .code(var s): s.info = newValue; self = .code(s)
+            case .notebook(var s): s.info = newValue; self = .notebook(s)
+            }
+        }
+    }
+
+    public var name: String { info.name }
+
+    /// `container`, `code` or `notebook`, as the DSL spells it.
+    public var kind: String {
+        switch self {
+        case .container: "container"
+        case .code: "code"
+        case .notebook: "notebook"
+        }
+    }
+}

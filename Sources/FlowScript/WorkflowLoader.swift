@@ -1,0 +1,185 @@
+import FlowModel
+import Foundation
+import LuaBridge
+
+/// Turns the table a script declared into a `Workflow`, checking every field
+/// and prefixing each error with the script line that built the table.
+struct WorkflowLoader {
+    let lua: LuaState
+    let script: String
+    let directory: String
+    private(set) var functions: [Int: LuaFunction] = [:]
+    private var sources: [String: [Substring]] = [:]
+    private let decoder = LuaDecoder()
+
+    init(lua: LuaState, script: String, directory: String) {
+        self.lua = lua
+        self.script = script
+        self.directory = directory
+    }
+
+    mutating func workflow(from root: LuaValue) throws -> Workflow {
+        func fail(_ path: [any CodingKey], _ message: String) -> ScriptError {
+            located(LuaDecodingError(path: path, message), in: root)
+        }
+        func decode<T: Decodable>(_ type: T.Type, _ value: LuaValue, at path: [any CodingKey]) throws -> T {
+            do { return try decoder.decode(type, from: value, at: path) } catch {
+                throw located(error, in: root)
+            }
+        }
+        let spec = try decode(WorkflowSpec.self, root, at: [])
+        let key = { (name: String) in LuaPathKey(stringValue: name) }
+        let index = { (i: Int) in LuaPathKey(intValue: i + 1) }
+
+        // Parameters.
+        var parameters: [Parameter] = []
+        for (i, p) in (spec.parameters ?? []).enumerated() {
+            let path = [key("parameters"), index(i)]
+            let kind: Parameter.Kind
+            switch p.type {
+            case "string": kind = .string
+            case "int", "integer": kind = .int
+            case "float", "number": kind = .float
+            case "bool", "boolean": kind = .bool
+            case "file": kind = .file(target: p.target)
+            case "list": kind = .list
+            case "select":
+                guard let choices = p.choices, !choices.isEmpty else {
+                    throw fail(path + [key("choices")], "a select parameter needs a non-empty list of choices")
+                }
+                kind = .select(choices: choices)
+            default:
+                throw fail(path + [key("type")], "unknown parameter type '\(p.type)' (string, int, float, bool, select, file, list)")
+            }
+            if p.choices != nil, case .select = kind {} else if p.choices != nil {
+                throw fail(path + [key("choices")], "only select parameters have choices")
+            }
+            if parameters.contains(where: { $0.name == p.name }) {
+                throw fail(path + [key("name")], "duplicate parameter '\(p.name)'")
+            }
+            var parameter = Parameter(name: p.name, kind: kind, required: p.required ?? false,
+                                      min: p.min, max: p.max, help: p.help)
+            if let min = p.min, let max = p.max, min > max {
+                throw fail(path + [key("min")], "min \(min) is above max \(max)")
+            }
+            if let lua = p.default {
+                let value = try ValueSpec.convert(lua, path: path + [key("default")])
+                do { parameter.defaultValue = try parameter.check(value) } catch {
+                    throw fail(path + [key("default")], error.message)
+                }
+            }
+            parameters.append(parameter)
+        }
+
+        // Workers: a map from name to spec, or a list of specs with names.
+        var workers: [String: WorkerSpec] = [:]
+        if let table = spec.workers {
+            guard case .table(let t) = table else { throw fail([key("workers")], "expected table, got \(table.typeName)") }
+            var entries: [(String, LuaValue, [any CodingKey])] = []
+            for (i, element) in t.array.enumerated() {
+                let name = element["name"].stringValue ?? ""
+                if name.isEmpty { throw fail([key("workers"), index(i), key("name")], "a worker in a list needs a name") }
+                entries.append((name, element, [key("workers"), index(i)]))
+            }
+            for (k, element) in t.hash {
+                guard case .string(let name) = k else { throw fail([key("workers")], "worker names must be strings, got \(k)") }
+                entries.append((name, element, [key("workers"), key(name)]))
+            }
+            for (name, element, path) in entries.sorted(by: { $0.0 < $1.0 }) {
+                let w = try decode(WorkerSpecTable.self, element, at: path)
+                guard let type = WorkerType(rawValue: w.type) else {
+                    throw fail(path + [key("type")], "unknown worker type '\(w.type)' (\(WorkerType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                if let declared = w.name, declared != name, case .table = element, t.hash[.string(name)] != nil {
+                    throw fail(path + [key("name")], "worker declared as '\(name)' is named '\(declared)'")
+                }
+                if workers[name] != nil { throw fail(path, "duplicate worker '\(name)'") }
+                workers[name] = WorkerSpec(name: name, type: type, env: (w.env ?? [:]).mapValues(\.text),
+                                           vars: (w.vars ?? [:]).mapValues(\.value), volume: w.volume, image: w.image)
+            }
+        }
+
+        // Steps.
+        var steps: [Step] = []
+        for (i, element) in spec.steps.enumerated() {
+            let path: [any CodingKey] = [key("steps"), index(i)]
+            guard case .table = element, element["kind"].stringValue != nil else {
+                throw fail(path, "expected a step (container \"name\" { ... }, code \"name\" { ... } or notebook \"name\" { ... }), got \(element.typeName)")
+            }
+            let s = try decode(StepSpec.self, element, at: path)
+            guard let own = StepSpec.kindFields[s.kind] else {
+                throw fail(path + [key("kind")], "unknown step kind '\(s.kind)' (container, code, notebook)")
+            }
+            for (other, fields) in StepSpec.kindFields where other != s.kind {
+                for field in fields.sorted() where !element[field].isNil && !own.contains(field) {
+                    throw fail(path + [key(field)], "not a field of a \(s.kind) step (it belongs to \(other) steps)")
+                }
+            }
+            if let retries = s.retries, retries < 0 { throw fail(path + [key("retries")], "must be 0 or more") }
+            if let timeout = s.timeout, timeout <= 0 { throw fail(path + [key("timeout")], "must be more than 0 seconds") }
+            if let cpus = s.cpus, cpus <= 0 { throw fail(path + [key("cpus")], "must be more than 0") }
+            let info = StepInfo(name: s.name, after: s.after ?? [], inputs: s.inputs ?? [], outputs: s.outputs ?? [],
+                                worker: s.worker, env: (s.env ?? [:]).mapValues(\.text), cpus: s.cpus,
+                                memory: s.memory, retries: s.retries ?? 0, timeout: s.timeout,
+                                origin: element["__origin"].stringValue)
+            switch s.kind {
+            case "container":
+                guard let commands = s.commands else { throw fail(path, "missing field 'commands'") }
+                steps.append(.container(ContainerStep(info: info, image: s.image, commands: commands)))
+            case "code":
+                guard let run = s.run else { throw fail(path, "missing field 'run' (the step's function)") }
+                steps.append(.code(CodeStep(info: info, function: reference(run.function))))
+            default:
+                guard let notebook = s.notebook else { throw fail(path, "missing field 'notebook'") }
+                steps.append(.notebook(NotebookStep(info: info, notebook: notebook, output: s.output,
+                                                    params: (s.params ?? [:]).mapValues(\.value),
+                                                    requirements: s.requirements ?? [])))
+            }
+        }
+
+        let callbacks = Callbacks(onStart: spec.on_start.map { reference($0.function) },
+                                  onSuccess: spec.on_success.map { reference($0.function) },
+                                  onFailure: spec.on_failure.map { reference($0.function) },
+                                  onCancel: spec.on_cancel.map { reference($0.function) })
+        return Workflow(name: spec.name, description: spec.description, parameters: parameters,
+                        workers: workers, steps: steps, callbacks: callbacks,
+                        directory: directory, script: script)
+    }
+
+    /// Registers a function of the script and describes it for the model.
+    private mutating func reference(_ function: LuaFunction) -> FunctionReference {
+        let id = functions.count + 1
+        functions[id] = function
+        let definition = function.definition
+        var source = ""
+        if definition.source.hasPrefix("@") {
+            let file = String(definition.source.dropFirst())
+            if sources[file] == nil {
+                sources[file] = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+                    .split(separator: "\n", omittingEmptySubsequences: false)
+            }
+            let lines = sources[file] ?? []
+            if definition.line >= 1, definition.lastLine <= lines.count, definition.line <= definition.lastLine {
+                source = lines[(definition.line - 1)..<definition.lastLine].joined(separator: "\n")
+            }
+        }
+        return FunctionReference(id: id, location: definition.location, source: source)
+    }
+
+    /// The error, prefixed with the `file:line` of the innermost table on
+    /// its path that the DSL stamped with an origin.
+    private func located(_ error: LuaDecodingError, in root: LuaValue) -> ScriptError {
+        var current = root
+        var origin = root["__origin"].stringValue
+        for key in error.path {
+            guard case .table(let table) = current else { break }
+            if let i = key.intValue {
+                current = i >= 1 && i <= table.array.count ? table.array[i - 1] : table.hash[.integer(i)] ?? .nil
+            } else {
+                current = table.hash[.string(key.stringValue)] ?? .nil
+            }
+            if let here = current["__origin"].stringValue { origin = here }
+        }
+        return ScriptError((origin ?? script) + ": " + error.description)
+    }
+}

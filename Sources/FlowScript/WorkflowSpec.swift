@@ -1,0 +1,128 @@
+import FlowModel
+import LuaBridge
+
+// The tables a workflow script builds, as Decodable shapes. Field names are
+// the DSL's; `LuaDecoder` rejects any other and names the path of a wrong one.
+
+extension LuaValue: Decodable {
+    /// Only `LuaDecoder` can produce raw Lua values; it does so before this runs.
+    public init(from decoder: any Decoder) throws {
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                debugDescription: "a Lua value decodes only from Lua"))
+    }
+}
+
+/// A Lua function field (`run`, `on_success`).
+struct LuaCallable: Decodable {
+    let function: LuaFunction
+    init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(LuaValue.self)
+        guard case .function(let function) = value else {
+            throw LuaDecodingError(path: decoder.codingPath, "expected function, got \(value.typeName)")
+        }
+        self.function = function
+    }
+}
+
+/// A string, or a number or boolean written where a string is meant (env values).
+struct Scalar: Decodable {
+    let text: String
+    init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(LuaValue.self)
+        switch value {
+        case .string(let s): text = s
+        case .integer(let i): text = String(i)
+        case .number(let d): text = Value.float(d).rendered
+        case .boolean(let b): text = b ? "true" : "false"
+        default: throw LuaDecodingError(path: decoder.codingPath, "expected string, got \(value.typeName)")
+        }
+    }
+}
+
+/// A parameter value or variable from Lua: string, number, boolean or a list of them.
+struct ValueSpec: Decodable {
+    let value: Value
+    init(from decoder: any Decoder) throws {
+        value = try Self.convert(decoder.singleValueContainer().decode(LuaValue.self), path: decoder.codingPath)
+    }
+
+    static func convert(_ lua: LuaValue, path: [any CodingKey]) throws -> Value {
+        switch lua {
+        case .string(let s): return .string(s)
+        case .integer(let i): return .integer(i)
+        case .number(let d): return .float(d)
+        case .boolean(let b): return .boolean(b)
+        case .table(let table) where table.hash.isEmpty:
+            return .list(try table.array.enumerated().map {
+                try convert($0.element, path: path + [LuaPathKey(intValue: $0.offset + 1)])
+            })
+        default:
+            throw LuaDecodingError(path: path, "expected a string, number, boolean or list, got \(lua.typeName)")
+        }
+    }
+}
+
+struct WorkflowSpec: Decodable {
+    var name: String
+    var description: String?
+    var parameters: [ParameterSpec]?
+    var workers: LuaValue?
+    var steps: [LuaValue]
+    var on_start: LuaCallable?
+    var on_success: LuaCallable?
+    var on_failure: LuaCallable?
+    var on_cancel: LuaCallable?
+}
+
+struct ParameterSpec: Decodable {
+    var name: String
+    var type: String
+    var `default`: LuaValue?
+    var required: Bool?
+    var min: Double?
+    var max: Double?
+    var choices: [String]?
+    var help: String?
+    var target: String?
+}
+
+struct WorkerSpecTable: Decodable {
+    var type: String
+    var name: String?
+    var env: [String: Scalar]?
+    var vars: [String: ValueSpec]?
+    var volume: String?
+    var image: String?
+}
+
+/// One table for every step kind; fields that do not belong to the step's
+/// kind are rejected after decoding.
+struct StepSpec: Decodable {
+    var kind: String
+    var name: String
+    var after: [String]?
+    var inputs: [String]?
+    var outputs: [String]?
+    var worker: String?
+    var env: [String: Scalar]?
+    var cpus: Double?
+    var memory: String?
+    var retries: Int?
+    var timeout: Double?
+    // container
+    var image: String?
+    var commands: [String]?
+    // code
+    var run: LuaCallable?
+    // notebook
+    var notebook: String?
+    var output: String?
+    var params: [String: ValueSpec]?
+    var requirements: [String]?
+
+    static let kindFields: [String: Set<String>] = [
+        "container": ["image", "commands"],
+        "code": ["run"],
+        "notebook": ["notebook", "output", "params", "requirements"],
+    ]
+}

@@ -1,0 +1,140 @@
+internal import CLua
+internal import CLuaShims
+import Foundation
+
+/// The single owner of one `lua_State`.
+///
+/// Not `Sendable`: a Lua state is single-threaded, so exactly one owner (an
+/// actor, a thread) holds a `LuaState` and makes every call on it. All Lua
+/// code runs through protected calls with a traceback handler; no Lua error
+/// ever unwinds through a Swift frame.
+public final class LuaState {
+    let L: OpaquePointer
+    /// Names of file chunks too long for Lua's messages, which shorten them
+    /// to `...` and their last characters; errors get them back whole.
+    private var longChunkNames: Set<String> = []
+
+    /// Creates a state with Lua's standard libraries opened.
+    public init() {
+        guard let L = luaL_newstate() else {
+            // Only out of memory at start-up, before any user input is read.
+            fatalError("flowlua: cannot allocate a Lua state")
+        }
+        self.L = L
+        luaL_openlibs(L)
+    }
+
+    deinit { lua_close(L) }
+
+    // MARK: Loading and running
+
+    /// Compiles `source` as a chunk named `chunkName` (`@path` names a file,
+    /// so messages read `path:line:`).
+    public func load(_ source: String, chunkName: String) throws(LuaError) -> LuaFunction {
+        var source = source
+        let status = source.withUTF8 { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                flowlua_loadbuffer(L, $0.baseAddress, $0.count, chunkName)
+            }
+        }
+        if chunkName.hasPrefix("@"), chunkName.count > Int(LUA_IDSIZE) - 1 {
+            longChunkNames.insert(String(chunkName.dropFirst()))
+        }
+        guard status == LUA_OK else { throw popError(status: status) }
+        return LuaFunction(state: self, ref: luaL_ref(L, flowlua_registryindex()))
+    }
+
+    /// Compiles the file at `path`; errors name it as Lua would (`path:line:`).
+    public func load(contentsOf path: String) throws(LuaError) -> LuaFunction {
+        let source: String
+        do {
+            source = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw LuaError(.file, "cannot open \(path): \(Self.describe(error))")
+        }
+        var body = Substring(source)
+        if body.hasPrefix("#") {  // a shebang line, as lua.c skips it; keep the line count
+            body = body.drop { $0 != "\n" }
+        }
+        return try load(String(body), chunkName: "@" + path)
+    }
+
+    /// Compiles and runs `source`, returning its results.
+    @discardableResult
+    public func run(_ source: String, chunkName: String = "=(string)") throws(LuaError) -> [LuaValue] {
+        try call(load(source, chunkName: chunkName))
+    }
+
+    /// Calls `function` with `arguments` in protected mode.
+    @discardableResult
+    public func call(_ function: LuaFunction, _ arguments: [LuaValue] = []) throws(LuaError) -> [LuaValue] {
+        let base = lua_gettop(L)
+        function.push(onto: L)
+        for argument in arguments { try push(argument, onto: L) }
+        let status = flowlua_pcall(L, Int32(arguments.count), LUA_MULTRET)
+        guard status == LUA_OK else { throw popError(status: status) }
+        defer { lua_settop(L, base) }
+        var results: [LuaValue] = []
+        for index in base + 1 ..< lua_gettop(L) + 1 { results.append(try value(at: index, in: L)) }
+        return results
+    }
+
+    // MARK: Globals and values
+
+    public func global(_ name: String) throws(LuaError) -> LuaValue {
+        lua_getglobal(L, name)
+        defer { flowlua_pop(L, 1) }
+        return try value(at: -1, in: L)
+    }
+
+    public func setGlobal(_ name: String, _ value: LuaValue) throws(LuaError) {
+        try push(value, onto: L)
+        lua_setglobal(L, name)
+    }
+
+    /// The number of values on the stack; balanced calls leave it unchanged.
+    public var stackTop: Int { Int(lua_gettop(L)) }
+
+    /// Runs a full garbage collection cycle.
+    public func collectGarbage() { _ = flowlua_gc_collect(L) }
+
+    // MARK: Internals shared with closures and functions
+
+    /// Pops the error on top of the stack into a `LuaError`, splitting off
+    /// the traceback the message handler appended.
+    func popError(status: Int32) -> LuaError {
+        var length = 0
+        var text = flowlua_tolstring(L, -1, &length).map {
+            String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
+        } ?? "(error object is not a string)"
+        for name in longChunkNames where text.contains("...") {
+            // luaO_chunkid keeps "..." and the last LUA_IDSIZE - 4 characters.
+            text = text.replacingOccurrences(of: "..." + name.suffix(Int(LUA_IDSIZE) - 4), with: name)
+        }
+        flowlua_pop(L, 1)
+        let kind: LuaError.Kind = switch status {
+        case LUA_ERRSYNTAX: .syntax
+        case LUA_ERRMEM: .memory
+        default: .runtime
+        }
+        if let range = text.range(of: "\nstack traceback:\n") {
+            return LuaError(kind, String(text[..<range.lowerBound]),
+                            traceback: String(text[range.lowerBound...].dropFirst()))
+        }
+        return LuaError(kind, text)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? CocoaError, let underlying = error.underlying as? POSIXError {
+            return String(cString: strerror(underlying.code.rawValue))
+        }
+        if let error = error as? CocoaError, error.code == .fileReadNoSuchFile {
+            return "No such file or directory"
+        }
+        return (error as NSError).localizedDescription
+    }
+}
+
+extension CocoaError {
+    fileprivate var underlying: (any Error)? { userInfo[NSUnderlyingErrorKey] as? any Error }
+}

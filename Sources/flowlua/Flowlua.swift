@@ -1,0 +1,97 @@
+import ArgumentParser
+import FlowEngine
+import FlowScript
+import Foundation
+import Logging
+
+/// `flowlua`: run workflows written as Lua scripts.
+struct Flowlua: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "flowlua",
+        abstract: "Run workflows written as Lua scripts.",
+        discussion: """
+            flowlua workflow.lua -p name=value    run a workflow
+            flowlua check workflow.lua            validate it without running
+
+            Exit status: 0 when the workflow succeeded, 1 when it ran and failed,
+            2 for a usage or script error.
+            """,
+        version: version,
+        subcommands: [Run.self, Check.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Options that select and parameterise a workflow script.
+struct ScriptOptions: ParsableArguments {
+    @Argument(help: "The workflow script.", completion: .file(extensions: ["lua"]))
+    var script: String
+
+    @Option(name: [.customShort("p"), .customLong("param")], parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Set a parameter.", valueName: "name=value"))
+    var parameters: [String] = []
+
+    @Option(name: .customLong("params"), help: ArgumentHelp("Read parameter values from a JSON object.", valueName: "file.json"))
+    var parameterFile: String?
+
+    /// Loads the script; every failure is a `ScriptError` naming file and line.
+    func load() throws(ScriptError) -> ScriptHost {
+        guard FileManager.default.fileExists(atPath: script) else {
+            throw ScriptError("cannot open \(script): no such file")
+        }
+        return try ScriptHost(script: script)
+    }
+}
+
+@main
+enum Main {
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            let level = ProcessInfo.processInfo.environment["FLOWLUA_LOG"].flatMap(Logger.Level.init(rawValue:))
+            handler.logLevel = level ?? .warning
+            return handler
+        }
+        do {
+            var command = try Flowlua.parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(with: error)
+        }
+    }
+
+    /// Exits with 2 for a usage or script error, the code of an `ExitCode`,
+    /// or 0 after printing help or the version.
+    static func exit(with error: any Error) -> Never {
+        switch error {
+        case let code as ExitCode:
+            Foundation.exit(code.rawValue)
+        case let error as ScriptError:
+            fail(error.message)
+        case let error as ArgumentError:
+            fail(error.description)
+        case let error as PlanError:
+            fail(error.description)
+        default:
+            let code = Flowlua.exitCode(for: error)
+            if code == .success { Flowlua.exit(withError: error) }
+            let message = Flowlua.fullMessage(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+                Foundation.exit(2)
+            }
+            fail(message)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32 = 2) -> Never {
+        FileHandle.standardError.write(Data("flowlua: error: \(message)\n".utf8))
+        Foundation.exit(code)
+    }
+}

@@ -1,0 +1,65 @@
+import FlowModel
+import Testing
+
+@Suite("The pure schedule")
+struct ScheduleTests {
+    /// Runs the schedule one step at a time, failing the steps in `failing`;
+    /// returns the order steps started in.
+    func drain(_ schedule: inout Schedule, failing: Set<Int> = []) -> [Int] {
+        var order: [Int] = []
+        while let step = schedule.next() {
+            order.append(step)
+            schedule.finish(step, as: failing.contains(step) ? .error : .success)
+        }
+        return order
+    }
+
+    @Test func independentStepsRunInDeclarationOrder() {
+        var schedule = Schedule(dependencies: [[], [], [], []])
+        #expect(drain(&schedule) == [0, 1, 2, 3])
+        #expect(schedule.isFinished)
+    }
+
+    @Test func dependenciesAreHonoured() {
+        // 0 waits for 2, 1 waits for 0, 3 is free.
+        var schedule = Schedule(dependencies: [[2], [0], [], []])
+        #expect(drain(&schedule) == [2, 0, 1, 3])
+    }
+
+    @Test func manyStepsMayBeRunningAtOnce() {
+        var schedule = Schedule(dependencies: [[], [], [0, 1]])
+        #expect(schedule.next() == 0)
+        #expect(schedule.next() == 1)
+        #expect(schedule.next() == nil)  // 2 waits for both
+        #expect(schedule.runningCount == 2)
+        schedule.finish(1, as: .success)
+        #expect(schedule.next() == nil)
+        schedule.finish(0, as: .success)
+        #expect(schedule.next() == 2)
+    }
+
+    @Test func aFailureMarksDownstreamNotRunAndStopsNewStarts() {
+        // 0 -> 1 -> 2, and 3 independent.
+        var schedule = Schedule(dependencies: [[], [0], [1], []])
+        #expect(schedule.next() == 0)
+        let blocked = schedule.finish(0, as: .error)
+        #expect(blocked == [1, 2])
+        #expect(schedule.blockedBy[2] == 0)
+        #expect(schedule.next() == nil)  // 3 does not start after a failure
+        #expect(schedule.isFinished)
+        #expect(schedule.closePending(reason: "stopped") == [3])
+        #expect(schedule.status == [.error, .notRun, .notRun, .notRun])
+    }
+
+    @Test func keepGoingRunsWhatDoesNotDependOnTheFailure() {
+        var schedule = Schedule(dependencies: [[], [0], [1], []], policy: .keepGoing)
+        #expect(drain(&schedule, failing: [0]) == [0, 3])
+        #expect(schedule.status == [.error, .notRun, .notRun, .success])
+    }
+
+    @Test func admissionCanHoldAStepBack() {
+        var schedule = Schedule(dependencies: [[], []])
+        #expect(schedule.next(admit: { _ in false }) == nil)
+        #expect(schedule.next() == 0)
+    }
+}

@@ -1,0 +1,105 @@
+import FlowEngine
+import FlowModel
+import FlowScript
+import Foundation
+import Testing
+
+@Suite("Code steps and callbacks run in the script's Lua state")
+struct CodeStepTests {
+    func run(_ source: String, arguments: [String] = []) async throws -> (RunReport, [RunEvent]) {
+        let folder = try ScriptFolder(source)
+        let host = try folder.load()
+        let plan = try Plan(host.workflow, arguments: try Arguments.bind(host.workflow.parameters, assignments: arguments))
+        let events = Events()
+        let driver = RunDriver(plan: plan, options: RunOptions(runsDirectory: folder.url.appending(path: "runs"), jobs: 2),
+                               code: host, logger: .init(label: "test"), observe: { events.add($0) })
+        return (try await driver.run(), events.all)
+    }
+
+    @Test func codeStepsSeeParamsAndSetVarsForLaterSteps() async throws {
+        let (report, _) = try await run("""
+            workflow {
+              name = "vars",
+              parameters = { param.int "n" { default = 20 } },
+              steps = {
+                code "double" { run = function(ctx)
+                  ctx.vars.twice = ctx.params.n * 2
+                  ctx.vars.label = "x" .. ctx.params.n
+                  local f = assert(io.open(ctx:path "note.txt", "w")); f:write(ctx.step, " ", ctx.run_id); f:close()
+                  ctx:log("logged", 1, true)
+                end },
+                container "use" { after = { "double" }, commands = { "echo ${twice} ${label} > out.txt" }, outputs = { "out.txt" } },
+                code "read" { after = { "use" }, run = function(ctx) ctx.vars.seen = io.open(ctx:path "out.txt"):read("l") end },
+              },
+            }
+            """, arguments: ["n=21"])
+        #expect(report.status == .success)
+        #expect(report.file("out.txt") == "42 x21\n")
+        #expect(report.file("note.txt") == "double \(report.id)")
+        #expect(report.vars["seen"] == .string("42 x21"))
+        #expect(report.vars["twice"] == .integer(42))
+        #expect(report.step("double")?.result?.stdout == "logged\t1\ttrue\n")
+    }
+
+    @Test func aLuaErrorFailsTheStepWithFileLineAndTraceback() async throws {
+        let (report, _) = try await run("""
+            local function helper(x)
+              return x.field
+            end
+            workflow { name = "err", steps = {
+              code "boom" { run = function(ctx) helper(nil) end },
+              container "after" { after = { "boom" }, commands = { "true" } },
+            } }
+            """)
+        #expect(report.status == .error)
+        let result = try #require(report.step("boom")?.result)
+        #expect(result.error?.hasSuffix("flow.lua:2: attempt to index a nil value (local 'x')") == true)
+        #expect(result.stderr.contains("stack traceback:"))
+        #expect(result.stderr.contains("flow.lua:5:"))
+        #expect(report.file(".logs/boom.stderr")?.contains("attempt to index a nil value") == true)
+        #expect(report.step("after")?.state.status == .notRun)
+    }
+
+    @Test func callbacksRunAndTheirErrorsAreReportedNotFatal() async throws {
+        let (report, events) = try await run("""
+            workflow { name = "cb",
+              steps = { code "a" { run = function(ctx) ctx.vars.n = 3 end } },
+              on_start = function(run) error("start went wrong") end,
+              on_success = function(run)
+                local f = assert(io.open(run.run_dir .. "/done.txt", "w")); f:write(run.status, " ", run.vars.n); f:close()
+              end,
+            }
+            """)
+        #expect(report.status == .success)
+        #expect(report.file("done.txt") == "success 3")
+        let failures = events.compactMap { if case .callbackFailed(let name, let error) = $0 { "\(name): \(error)" } else { nil } }
+        #expect(failures.count == 1)
+        #expect(failures.first?.hasPrefix("on_start: ") == true)
+        #expect(failures.first?.contains("flow.lua:3: start went wrong") == true)
+    }
+
+    @Test func onFailureGetsTheStepAndError() async throws {
+        let (report, _) = try await run("""
+            workflow { name = "f",
+              steps = { container "bad" { commands = { "exit 4" } } },
+              on_failure = function(run, step, err)
+                local f = assert(io.open(run.run_dir .. "/failure.txt", "w")); f:write(run.status, "|", step.name, "|", err); f:close()
+              end,
+            }
+            """)
+        #expect(report.status == .error)
+        #expect(report.file("failure.txt") == "error|bad|command 1 exited with code 4: exit 4")
+    }
+}
+
+final class Events: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [RunEvent] = []
+    func add(_ event: RunEvent) { lock.withLock { events.append(event) } }
+    var all: [RunEvent] { lock.withLock { events } }
+}
+
+extension RunReport {
+    func step(_ name: String) -> StepReport? { steps.first { $0.name == name } }
+    func file(_ relative: String) -> String? { try? String(contentsOfFile: folder + "/" + relative, encoding: .utf8) }
+}

@@ -1,0 +1,42 @@
+-- Runs code steps: builds the `ctx` a step function receives.
+--
+--   ctx.params   the run's parameter values (read-only by convention)
+--   ctx.vars     run variables: read them, set them; later steps see them as ${name}
+--   ctx.run_id, ctx.run_dir, ctx.step
+--   ctx:path(p)  the absolute path of p inside the run folder
+--   ctx:log(...) writes a line to the step's log (its stdout)
+
+local Context = {}
+Context.__index = Context
+
+function Context:path(relative)
+  if type(relative) ~= "string" then
+    error("ctx:path: expected a string, got " .. type(relative), 2)
+  end
+  if relative:sub(1, 1) == "/" then return relative end
+  return self.run_dir .. "/" .. relative
+end
+
+function Context:log(...)
+  local parts = table.pack(...)
+  for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+  local line = table.concat(parts, "\t", 1, parts.n) .. "\n"
+  local file = self.__log or io.open(self.__logpath, "a")
+  self.__log = file
+  if file then file:write(line) end
+end
+
+local M = {}
+
+-- Calls `fn(ctx)`; returns the run variables after it.
+function M.run_step(fn, fields)
+  local ctx <close> = setmetatable(fields, Context)
+  fn(ctx)
+  return ctx.vars
+end
+
+Context.__close = function(ctx)
+  if ctx.__log then ctx.__log:close(); ctx.__log = nil end
+end
+
+return M
