@@ -43,11 +43,137 @@ static int msghandler(lua_State *L) {
     return 1;
 }
 
+
+
+/* --- interrupts --------------------------------------------------------- */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct flowlua_Guard {
+    _Atomic int reason;
+    _Atomic(lua_State *) running;  /* the coroutine running now */
+    _Atomic int depth;             /* nesting of flowlua_pcall */
+    _Atomic pthread_t thread;      /* where it runs, while depth > 0 */
+};
+
+static _Thread_local flowlua_Guard *current;  /* the guard this thread runs */
+static _Thread_local int unblocked;           /* the signal is not masked here */
+
+/* Every state flowlua makes has a guard (LuaState installs it first thing);
+   coroutines share it through the extra space lua_newthread copies. */
+static flowlua_Guard *guardof(lua_State *L) { return *(flowlua_Guard **)lua_getextraspace(L); }
+
+static void stop(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    flowlua_Guard *g = guardof(L);
+    if (g == NULL || atomic_load(&g->reason) == 0) { lua_sethook(L, NULL, 0, 0); return; }
+    luaL_error(L, "interrupted");
+}
+
+static void arm(lua_State *L) { lua_sethook(L, stop, LUA_MASKCOUNT, 1); }
+
+static void onsignal(int sig) {
+    (void)sig;
+    flowlua_Guard *g = current;
+    if (g && atomic_load(&g->reason)) arm(atomic_load(&g->running));
+}
+
+static int signo(void) { return SIGRTMIN + 4; }
+
+static void installhandler(void) {
+    struct sigaction action = {0};
+    action.sa_handler = onsignal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(signo(), &action, NULL);
+}
+
+/* coroutine.resume, tracking the running coroutine around the original. */
+static int resume(lua_State *L) {
+    lua_State *co = lua_tothread(L, 1);
+    luaL_argexpected(L, co, 1, "coroutine");
+    flowlua_Guard *g = guardof(L);
+    lua_State *previous = atomic_exchange(&g->running, co);
+    if (atomic_load(&g->reason)) arm(co);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);  /* returns false, msg on error */
+    atomic_store(&g->running, previous);
+    if (atomic_load(&g->reason)) arm(L);
+    return lua_gettop(L);
+}
+
+/* coroutine.wrap over the guarded resume, raising its errors as Lua's does. */
+static const char *wrap =
+    "local create, resume, close, error = ...\n"
+    "local function pass(co, ok, ...)\n"
+    "  if ok then return ... end\n"
+    "  local err = ...\n"
+    "  if coroutine.status(co) == 'dead' then close(co) end\n"
+    "  error(err, type(err) == 'string' and 2 or 0)\n"
+    "end\n"
+    "return function(f)\n"
+    "  local co = create(f)\n"
+    "  return function(...) return pass(co, resume(co, ...)) end\n"
+    "end\n";
+
+flowlua_Guard *flowlua_guard_install(lua_State *L) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, installhandler);
+    flowlua_Guard *g = calloc(1, sizeof *g);
+    if (g == NULL) return NULL;
+    atomic_store(&g->running, L);
+    *(flowlua_Guard **)lua_getextraspace(L) = g;
+    if (lua_getglobal(L, "coroutine") == LUA_TTABLE) {
+        lua_getfield(L, -1, "resume");
+        lua_pushcclosure(L, resume, 1);
+        lua_setfield(L, -2, "resume");
+        if (luaL_loadstring(L, wrap) == LUA_OK) {
+            lua_getfield(L, -2, "create");
+            lua_getfield(L, -3, "resume");
+            lua_getfield(L, -4, "close");
+            lua_getglobal(L, "error");
+            if (lua_pcall(L, 4, 1, 0) == LUA_OK) lua_setfield(L, -2, "wrap");
+            else lua_pop(L, 1);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    return g;
+}
+
+void flowlua_guard_free(flowlua_Guard *guard) { free(guard); }
+
+void flowlua_interrupt(flowlua_Guard *g, int reason) {
+    atomic_store(&g->reason, reason);
+    if (atomic_load(&g->depth) > 0) pthread_kill(atomic_load(&g->thread), signo());
+}
+
+void flowlua_interrupt_clear(flowlua_Guard *g) { atomic_store(&g->reason, 0); }
+
+int flowlua_interrupt_reason(flowlua_Guard *g) { return atomic_load(&g->reason); }
+
 int flowlua_pcall(lua_State *L, int nargs, int nresults) {
+    flowlua_Guard *g = guardof(L), *outer = current;
+    if (!unblocked) {  /* threads inherit masks: a pool thread may block it */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, signo());
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        unblocked = 1;
+    }
+    if (atomic_fetch_add(&g->depth, 1) == 0) atomic_store(&g->thread, pthread_self());
+    current = g;
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
     int status = lua_pcall(L, nargs, nresults, base);
     lua_remove(L, base);
+    current = outer;
+    atomic_fetch_sub(&g->depth, 1);
     return status;
 }

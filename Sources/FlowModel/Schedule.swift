@@ -52,14 +52,30 @@ public struct Schedule: Sendable {
 
     /// Takes the next step that may start now, marking it running; nil when
     /// none is ready or the run is stopping. `admit` may refuse a step (its
-    /// resources do not fit now); it is then offered again later.
+    /// resources do not fit now); the earliest declared step that it admits
+    /// among the next few ready ones starts instead, and refused ones are
+    /// offered again later.
     public mutating func next(admit: (Int) -> Bool = { _ in true }) -> Int? {
-        guard !stopped, let step = ready.min, admit(step) else { return nil }
-        ready.removeMin()
-        status[step] = .running
-        runningCount += 1
-        return step
+        guard !stopped else { return nil }
+        var refused: [Int] = []
+        defer { for step in refused { ready.insert(step) } }
+        while let step = ready.popMin() {
+            if admit(step) {
+                status[step] = .running
+                runningCount += 1
+                return step
+            }
+            refused.append(step)
+            if refused.count == Self.lookahead { break }
+        }
+        return nil
     }
+
+    /// How many ready steps `next(admit:)` considers past one that does not fit.
+    static let lookahead = 64
+
+    /// Whether any step is ready to start (resources permitting).
+    public var hasReady: Bool { !stopped && !ready.isEmpty }
 
     /// Records how a running step ended; returns the steps that will now
     /// never run because they depend on it.
@@ -96,12 +112,12 @@ public struct Schedule: Sendable {
         canceled = true
     }
 
-    /// Marks every step still pending as not run, with `reason`; for the end
-    /// of a stopped run.
-    public mutating func closePending(reason: String) -> [Int] {
+    /// Closes every step still pending, for the end of a stopped run: as
+    /// not run after a failure, as canceled after a cancel.
+    public mutating func closePending(as final: Status = .notRun, reason: String) -> [Int] {
         var closed: [Int] = []
         for step in status.indices where status[step] == .pending {
-            status[step] = .notRun
+            status[step] = final
             reasons[step] = reasons[step] ?? reason
             closed.append(step)
         }

@@ -1,4 +1,5 @@
-/// What every kind of step declares: its name, ordering, files and resources.
+/// What every kind of step declares: its name, ordering, files, resources,
+/// failure handling and callbacks.
 public struct StepInfo: Sendable, Hashable {
     public var name: String
     /// Steps that must succeed before this one starts.
@@ -12,17 +13,25 @@ public struct StepInfo: Sendable, Hashable {
     public var worker: String?
     /// Environment variables for this step, over the worker's.
     public var env: [String: String]
+    /// Cores reserved while the step runs; nil reserves none.
     public var cpus: Double?
-    public var memory: String?
+    /// Bytes of memory reserved while the step runs; nil reserves none.
+    public var memory: UInt64?
+    /// How many times a failed step is run again.
     public var retries: Int
-    /// Seconds before the step is killed.
+    /// Seconds before the first retry; each further retry waits twice as long.
+    public var retryDelay: Double
+    /// Seconds an attempt may run before it is stopped as failed.
     public var timeout: Double?
+    /// Functions of the script called as the step starts and ends.
+    public var callbacks: Callbacks
     /// Where the script declared the step (`workflow.lua:12`).
     public var origin: String?
 
     public init(name: String, after: [String] = [], inputs: [String] = [], outputs: [String] = [],
                 worker: String? = nil, env: [String: String] = [:], cpus: Double? = nil,
-                memory: String? = nil, retries: Int = 0, timeout: Double? = nil, origin: String? = nil) {
+                memory: UInt64? = nil, retries: Int = 0, retryDelay: Double = 1, timeout: Double? = nil,
+                callbacks: Callbacks = .init(), origin: String? = nil) {
         self.name = name
         self.after = after
         self.inputs = inputs
@@ -32,8 +41,16 @@ public struct StepInfo: Sendable, Hashable {
         self.cpus = cpus
         self.memory = memory
         self.retries = retries
+        self.retryDelay = retryDelay
         self.timeout = timeout
+        self.callbacks = callbacks
         self.origin = origin
+    }
+
+    /// The wait before retry number `retry` (1-based): `retryDelay`,
+    /// doubling each time, at most ten minutes.
+    public func delay(beforeRetry retry: Int) -> Double {
+        min(retryDelay * Double(1 << min(max(retry - 1, 0), 20)), 600)
     }
 }
 

@@ -2,12 +2,15 @@ import FlowEngine
 import FlowModel
 import Foundation
 import LuaBridge
+import Synchronization
 
 /// The owner of a workflow script's Lua state.
 ///
 /// Evaluates the script with flowlua's stdlib into a `Workflow`, then stays
-/// alive to run its code steps and callbacks for the engine: every call into
-/// Lua goes through this actor, so the state has exactly one owner.
+/// alive to run its code steps and callbacks for the engine. It is an actor
+/// on a thread of its own (`LuaExecutor`): every call into Lua goes through
+/// it, one at a time, while process steps run concurrently elsewhere.
+/// Cancelling the task that awaits a call interrupts the Lua code.
 public actor ScriptHost: CodeExecutor {
     /// The workflow the script declared.
     public nonisolated let workflow: Workflow
@@ -15,19 +18,31 @@ public actor ScriptHost: CodeExecutor {
     private let lua: LuaState
     private let functions: [Int: LuaFunction]
     private let runStep: LuaFunction
+    private let executor: LuaExecutor
+    private let session: CodeSession
+    private let gate: CallGate
+    private var calls = 0
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    public nonisolated var taskExecutor: (any TaskExecutor)? { executor }
 
     /// Loads and evaluates the script at `path`.
     ///
-    /// - Parameter searchPath: folders searched for modules before the
-    ///   embedded stdlib (`FLOWLUA_PATH`).
+    /// - Parameters:
+    ///   - searchPath: folders searched for modules before the embedded
+    ///     stdlib (`FLOWLUA_PATH`).
+    ///   - callbackTimeout: how long a callback may run before it is interrupted.
     /// - Throws: `ScriptError` naming the file and line, or the table path.
     public init(script path: String,
-                searchPath: String? = ProcessInfo.processInfo.environment["FLOWLUA_PATH"]) throws(ScriptError) {
+                searchPath: String? = ProcessInfo.processInfo.environment["FLOWLUA_PATH"],
+                callbackTimeout: Duration = .seconds(60)) throws(ScriptError) {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let lua = LuaState()
+        let session = CodeSession(interrupter: lua.interrupter, callbackTimeout: callbackTimeout)
         var loader = WorkflowLoader(lua: lua, script: path, directory: directory)
         do {
             try Stdlib.install(in: lua, scriptDirectory: directory, searchPath: searchPath)
+            try session.register(in: lua)
             let chunk = try lua.load(contentsOf: path)
             let results = try lua.call(chunk)
             var declared = results.first.flatMap { $0["__kind"].stringValue == "workflow" ? $0 : nil } ?? .nil
@@ -38,8 +53,10 @@ public actor ScriptHost: CodeExecutor {
                 throw ScriptError("\(path): the script declares no workflow (write workflow { name = ..., steps = { ... } })")
             }
             self.workflow = try loader.workflow(from: declared)
-            self.runStep = try lua.run("return require('flowlua.runtime').run_step", chunkName: "=[flowlua]")
-                .first?.functionValue ?? lua.function { _ in [] }
+            guard let runStep = try lua.run("return require('flowlua.runtime').run_step", chunkName: "=[flowlua]")
+                .first?.functionValue
+            else { throw ScriptError("flowlua.runtime: run_step is missing") }
+            self.runStep = runStep
         } catch let error as LuaError {
             throw ScriptError(error)
         } catch let error as ScriptError {
@@ -48,14 +65,19 @@ public actor ScriptHost: CodeExecutor {
             throw ScriptError(String(describing: error))
         }
         self.lua = lua
+        self.session = session
         self.functions = loader.functions
+        self.gate = CallGate(lua.interrupter)
+        self.executor = LuaExecutor()
     }
+
+    deinit { executor.shutdown() }
 
     // MARK: CodeExecutor
 
     public func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> CodeOutcome {
         guard let function = functions[step.function.id] else {
-            return CodeOutcome(result: ExecResult(exitCode: nil, error: "code step function not found"), vars: vars)
+            return CodeOutcome(result: ExecResult(exitCode: nil, error: "code step function not found"))
         }
         let fields: LuaValue = [
             "params": LuaValue(context.variables.parameters),
@@ -63,59 +85,193 @@ public actor ScriptHost: CodeExecutor {
             "run_id": .string(context.runID),
             "run_dir": .string(context.folder.path),
             "step": .string(context.stepName),
+            "attempt": .integer(context.attempt),
             "__logpath": .string(context.logs.stdout.path),
         ]
-        do {
-            let results = try lua.call(runStep, [.function(function), fields])
-            let newVars = try Self.values(results.first ?? .nil, path: "ctx.vars")
-            return CodeOutcome(result: ExecResult(exitCode: 0, stdout: Self.read(context.logs.stdout)), vars: newVars)
-        } catch let error as LuaError {
-            let report = error.fullDescription + "\n"
-            if let handle = try? FileHandle(forWritingTo: context.logs.stderr) {
-                _ = try? handle.seekToEnd()
-                try? handle.write(contentsOf: Data(report.utf8))
-                try? handle.close()
-            } else {
-                try? report.write(to: context.logs.stderr, atomically: false, encoding: .utf8)
+        session.context = context
+        defer { session.context = nil }
+        let outcome = await interruptible(timeout: nil) { () throws(LuaError) -> [LuaValue] in
+            try lua.call(runStep, [.function(function), fields])
+        }
+        switch outcome {
+        case .success(let results):
+            let logged = results.count > 1 && results[1] == true
+            let stdout = logged ? Self.read(context.logs.stdout) : ""
+            do {
+                let changes = try Self.changes(from: vars, to: results.first ?? .nil)
+                return CodeOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: changes)
+            } catch {
+                return failure(error.description, stdout: stdout, context: context)
             }
-            return CodeOutcome(result: ExecResult(exitCode: nil, stdout: Self.read(context.logs.stdout),
-                                                  stderr: report, error: error.message), vars: vars)
-        } catch {
-            let message = String(describing: error)
-            return CodeOutcome(result: ExecResult(exitCode: nil, stderr: message, error: message), vars: vars)
+        case .failure(let error):
+            let report = error.fullDescription + "\n"
+            return failure(error.message, stderr: report, stdout: Self.read(context.logs.stdout), context: context)
+        case .interrupted:
+            return failure("interrupted", stdout: Self.read(context.logs.stdout), context: context)
         }
     }
 
     public func call(_ callback: FunctionReference, event: CallbackEvent) async -> String? {
         guard let function = functions[callback.id] else { return "callback function not found" }
-        let run: LuaValue = [
-            "id": .string(event.runID), "workflow": .string(event.workflow),
-            "status": .string(event.status.rawValue), "run_dir": .string(event.runDirectory),
-            "vars": LuaValue(event.vars), "params": LuaValue(event.parameters),
-        ]
-        let step: LuaValue = event.step.map { ["name": .string($0)] } ?? .nil
-        do {
-            try lua.call(function, [run, step, event.error.map { .string($0) } ?? .nil])
-            return nil
-        } catch {
-            return error.fullDescription
+        let arguments = Self.arguments(for: event)
+        let outcome = await interruptible(timeout: session.callbackTimeout) { () throws(LuaError) -> [LuaValue] in
+            try lua.call(function, arguments)
+        }
+        switch outcome {
+        case .success: return nil
+        case .failure(let error): return error.fullDescription
+        case .interrupted(let timedOut):
+            return timedOut ? "timed out after \(session.callbackTimeout) and was interrupted" : "interrupted"
         }
     }
 
-    private static func values(_ table: LuaValue, path: String) throws -> [String: Value] {
-        guard case .table(let t) = table else { return [:] }
-        var result: [String: Value] = [:]
+    // MARK: Interrupting
+
+    private enum Outcome {
+        case success([LuaValue])
+        case failure(LuaError)
+        case interrupted(timedOut: Bool)
+    }
+
+    /// Runs `body` (a call into Lua) so that cancelling the current task, or
+    /// `timeout` passing, interrupts it. A request is tied to this call: one
+    /// that arrives after it ended never reaches the next.
+    private func interruptible(timeout: Duration?, _ body: () throws(LuaError) -> [LuaValue]) async -> Outcome {
+        calls += 1
+        let (call, gate, interrupter) = (calls, gate, lua.interrupter)
+        gate.begin(call)
+        defer { gate.end() }
+        let timer = timeout.map { timeout in
+            Task.detached {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { gate.interrupt(call) }
+            }
+        }
+        defer { timer?.cancel() }
+        return await withTaskCancellationHandler {
+            // A cancel that came before `active` was set is seen here.
+            if Task.isCancelled { return .interrupted(timedOut: false) }
+            do throws(LuaError) {
+                let results = try body()
+                return interrupter.isRequested ? .interrupted(timedOut: !Task.isCancelled) : .success(results)
+            } catch {
+                return interrupter.isRequested ? .interrupted(timedOut: !Task.isCancelled) : .failure(error)
+            }
+        } onCancel: {
+            gate.interrupt(call)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func failure(_ message: String, stderr: String? = nil, stdout: String, context: StepContext) -> CodeOutcome {
+        let report = stderr ?? message + "\n"
+        if let handle = try? FileHandle(forWritingTo: context.logs.stderr) {
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: Data(report.utf8))
+            try? handle.close()
+        } else {
+            try? report.write(to: context.logs.stderr, atomically: false, encoding: .utf8)
+        }
+        return CodeOutcome(result: ExecResult(exitCode: nil, stdout: stdout, stderr: report, error: message))
+    }
+
+    private static func arguments(for event: CallbackEvent) -> [LuaValue] {
+        var step: LuaValue = .nil
+        if let snapshot = event.step {
+            var fields: [String: LuaValue] = [
+                "name": .string(snapshot.name), "status": .string(snapshot.status.rawValue),
+                "attempt": .integer(snapshot.attempt), "stdout": .string(snapshot.stdout),
+                "stderr": .string(snapshot.stderr),
+            ]
+            if let code = snapshot.exitCode { fields["exit"] = .integer(Int(code)) }
+            if let duration = snapshot.duration { fields["duration"] = .number(duration) }
+            if event.scope == .step {
+                fields["run_id"] = .string(event.runID)
+                fields["run_dir"] = .string(event.runDirectory)
+                fields["vars"] = LuaValue(event.vars)
+                fields["params"] = LuaValue(event.parameters)
+            }
+            step = .table(LuaTable(fields))
+        }
+        let error: LuaValue = event.error.map { .string($0) } ?? .nil
+        switch event.scope {
+        case .step:
+            return [step, error]
+        case .workflow:
+            let run: LuaValue = [
+                "id": .string(event.runID), "workflow": .string(event.workflow),
+                "status": .string(event.status.rawValue), "run_dir": .string(event.runDirectory),
+                "vars": LuaValue(event.vars), "params": LuaValue(event.parameters),
+            ]
+            return [run, step, error]
+        }
+    }
+
+    /// The run variables a step set or removed, comparing its `ctx.vars` with
+    /// what it was given.
+    private static func changes(from before: [String: Value], to table: LuaValue) throws(LuaDecodingError)
+        -> [String: Value?]
+    {
+        guard case .table(let t) = table else {
+            throw LuaDecodingError(path: [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")],
+                                   "expected table, got \(table.typeName)")
+        }
+        var after: [String: Value] = [:]
         for (key, value) in t.hash {
             guard case .string(let name) = key else {
-                throw LuaError(.value, "\(path): run variable names must be strings, got \(key)")
+                throw LuaDecodingError(path: [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")],
+                                       "run variable names must be strings, got \(key)")
             }
-            result[name] = try ValueSpec.convert(value, path: [LuaPathKey(stringValue: path), LuaPathKey(stringValue: name)])
+            do {
+                after[name] = try ValueSpec.convert(value, path: [LuaPathKey(stringValue: "ctx"),
+                                                                  LuaPathKey(stringValue: "vars"),
+                                                                  LuaPathKey(stringValue: name)])
+            } catch let error as LuaDecodingError {
+                throw error
+            } catch {
+                throw LuaDecodingError(path: [], String(describing: error))
+            }
         }
-        return result
+        if !t.array.isEmpty {
+            throw LuaDecodingError(path: [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars"), LuaPathKey(intValue: 1)],
+                                   "run variables need names")
+        }
+        var changes: [String: Value?] = [:]
+        for (name, value) in after where before[name] != value { changes[name] = .some(value) }
+        for name in before.keys where after[name] == nil { changes[name] = .some(nil) }
+        return changes
     }
 
     private static func read(_ url: URL) -> String {
         (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    }
+}
+
+/// Ties interrupt requests to the call they were meant for: a request for a
+/// call that has ended is dropped, so it can never stop the next one.
+private final class CallGate: Sendable {
+    private let active = Mutex<Int?>(nil)
+    private let interrupter: LuaInterrupter
+
+    init(_ interrupter: LuaInterrupter) { self.interrupter = interrupter }
+
+    func begin(_ call: Int) {
+        active.withLock {
+            interrupter.clear()
+            $0 = call
+        }
+    }
+
+    func end() {
+        active.withLock {
+            $0 = nil
+            interrupter.clear()
+        }
+    }
+
+    func interrupt(_ call: Int) {
+        active.withLock { if $0 == call { interrupter.interrupt() } }
     }
 }
 
@@ -132,5 +288,9 @@ extension LuaValue {
 
     init(_ values: [String: FlowModel.Value]) {
         self = .table(LuaTable(values.mapValues(LuaValue.init)))
+    }
+
+    static func == (value: LuaValue, bool: Bool) -> Bool {
+        if case .boolean(let b) = value { b == bool } else { false }
     }
 }

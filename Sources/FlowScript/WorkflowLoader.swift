@@ -116,12 +116,24 @@ struct WorkflowLoader {
                 }
             }
             if let retries = s.retries, retries < 0 { throw fail(path + [key("retries")], "must be 0 or more") }
-            if let timeout = s.timeout, timeout <= 0 { throw fail(path + [key("timeout")], "must be more than 0 seconds") }
-            if let cpus = s.cpus, cpus <= 0 { throw fail(path + [key("cpus")], "must be more than 0") }
+            if let delay = s.retry_delay, !(delay >= 0) { throw fail(path + [key("retry_delay")], "must be 0 or more seconds") }
+            if let timeout = s.timeout, !(timeout > 0) { throw fail(path + [key("timeout")], "must be more than 0 seconds") }
+            if let cpus = s.cpus, !(cpus > 0) { throw fail(path + [key("cpus")], "must be more than 0") }
+            var memory: UInt64?
+            if let text = s.memory {
+                guard let bytes = ByteCount.parse(text), bytes > 0 else {
+                    throw fail(path + [key("memory")], "expected a size like \"512M\" or \"2G\", got '\(text)'")
+                }
+                memory = bytes
+            }
+            let callbacks = Callbacks(onStart: s.on_start.map { reference($0.function) },
+                                      onSuccess: s.on_success.map { reference($0.function) },
+                                      onFailure: s.on_failure.map { reference($0.function) },
+                                      onCancel: s.on_cancel.map { reference($0.function) })
             let info = StepInfo(name: s.name, after: s.after ?? [], inputs: s.inputs ?? [], outputs: s.outputs ?? [],
                                 worker: s.worker, env: (s.env ?? [:]).mapValues(\.text), cpus: s.cpus,
-                                memory: s.memory, retries: s.retries ?? 0, timeout: s.timeout,
-                                origin: element["__origin"].stringValue)
+                                memory: memory, retries: s.retries ?? 0, retryDelay: s.retry_delay ?? 1,
+                                timeout: s.timeout, callbacks: callbacks, origin: element["__origin"].stringValue)
             switch s.kind {
             case "container":
                 guard let commands = s.commands else { throw fail(path, "missing field 'commands'") }

@@ -108,7 +108,12 @@ struct StepSpec: Decodable {
     var cpus: Double?
     var memory: String?
     var retries: Int?
+    var retry_delay: Double?
     var timeout: Double?
+    var on_start: LuaCallable?
+    var on_success: LuaCallable?
+    var on_failure: LuaCallable?
+    var on_cancel: LuaCallable?
     // container
     var image: String?
     var commands: [String]?

@@ -10,6 +10,8 @@ import Foundation
 /// ever unwinds through a Swift frame.
 public final class LuaState {
     let L: OpaquePointer
+    /// Stops running code from other threads; shares the state's guard.
+    public let interrupter: LuaInterrupter
     /// Names of file chunks too long for Lua's messages, which shorten them
     /// to `...` and their last characters; errors get them back whole.
     private var longChunkNames: Set<String> = []
@@ -20,8 +22,12 @@ public final class LuaState {
             // Only out of memory at start-up, before any user input is read.
             fatalError("flowlua: cannot allocate a Lua state")
         }
-        self.L = L
         luaL_openlibs(L)
+        guard let guardPointer = flowlua_guard_install(L) else {
+            fatalError("flowlua: cannot allocate a Lua state")
+        }
+        self.L = L
+        interrupter = LuaInterrupter(guardPointer)
     }
 
     deinit { lua_close(L) }

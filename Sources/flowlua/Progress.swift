@@ -9,40 +9,56 @@ struct Progress: Sendable {
     /// How many stderr lines of a failed step to show.
     var tailLines = 10
 
+    /// Above this many steps the summary lists only those that did not succeed.
+    var summaryLimit = 50
+
     func show(_ event: RunEvent, workflow: Workflow) {
         switch event {
         case .runStarted(let id, let folder, let steps):
             say("run \(id): workflow '\(workflow.name)', \(steps) step\(steps == 1 ? "" : "s"), folder \(Self.relative(folder))")
-        case .stepStarted(let step, _):
-            say("start  \(step)")
+        case .stepStarted(let step, _, let attempt):
+            say(attempt == 1 ? "start  \(step)" : "start  \(step) (attempt \(attempt))")
+        case .stepRetrying(let step, _, let attempt, let delay, let result):
+            say("retry  \(step): attempt \(attempt) failed (\(result.error ?? "exit code \(result.exitCode ?? -1)")); "
+                + "again in \(Self.format(delay))")
         case .stepFinished(let step, _, let status, let duration, let result):
-            if status == .success {
+            switch status {
+            case .success:
                 say("done   \(step) (\(Self.format(duration)))")
-            } else {
+            case .canceled:
+                say("cancel \(step) (\(Self.format(duration)))")
+            default:
                 var text = "FAILED \(step) (\(Self.format(duration))): \(result.error ?? "exit code \(result.exitCode ?? -1)")"
                 let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
                     .reversed().drop { $0.isEmpty }.reversed().suffix(tailLines)
                 for line in lines { text += "\n       | \(line)" }
                 say(text, always: true)
             }
-        case .stepNotRun(let step, _, let reason):
+        case .stepNotRun(let step, _, _, let reason):
             say("skip   \(step): \(reason)")
         case .callbackFailed(let name, let error):
             say("callback \(name) failed: \(error)", always: true)
+        case .runCanceling:
+            say("canceling: stopping running steps", always: true)
         case .runFinished:
             break
         }
     }
 
     func summarize(_ report: RunReport) {
-        let width = report.steps.map(\.name.count).max() ?? 0
         var counts: [Status: Int] = [:]
+        for step in report.steps { counts[step.state.status, default: 0] += 1 }
+        let listed = report.steps.count <= summaryLimit ? report.steps : report.steps.filter { $0.state.status != .success }
+        let width = listed.map(\.name.count).max() ?? 0
         var lines: [String] = []
-        for step in report.steps {
-            counts[step.state.status, default: 0] += 1
+        for step in listed {
             let duration = step.state.duration().map(Self.format) ?? "-"
+            let retried = step.attempts > 1 ? "  (\(step.attempts) attempts)" : ""
             lines.append("  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  "
-                + "\(step.state.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(duration)")
+                + "\(step.state.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(duration)\(retried)")
+        }
+        if listed.count < report.steps.count {
+            lines.append("  (and \(report.steps.count - listed.count) more that succeeded)")
         }
         let order: [Status] = [.success, .error, .canceled, .notRun]
         let tally = order.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }.joined(separator: ", ")

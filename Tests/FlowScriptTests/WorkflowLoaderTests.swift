@@ -32,7 +32,7 @@ struct WorkflowLoaderTests {
               steps = {
                 container "c" {
                   worker = "py", image = "img", inputs = { "data/names.txt" }, outputs = { "out/" },
-                  commands = { "echo hi" }, env = { X = "y" }, cpus = 2, memory = "1g", retries = 2, timeout = 30,
+                  commands = { "echo hi" }, env = { X = "y" }, cpus = 2, memory = "1g", retries = 2, retry_delay = 0.5, timeout = 30,
                 },
                 code "k" { after = { "c" }, run = function(ctx) ctx.vars.k = 1 end },
                 code "short" (function(ctx) end),
@@ -70,7 +70,8 @@ struct WorkflowLoaderTests {
         #expect(c.commands == ["echo hi"])
         #expect(c.image == "img")
         #expect(c.info == StepInfo(name: "c", inputs: ["data/names.txt"], outputs: ["out/"], worker: "py", env: ["X": "y"],
-                                   cpus: 2, memory: "1g", retries: 2, timeout: 30, origin: "\(folder.script):23"))
+                                   cpus: 2, memory: 1 << 30, retries: 2, retryDelay: 0.5, timeout: 30,
+                                   origin: "\(folder.script):23"))
         guard case .code(let k) = workflow.steps[1] else { Issue.record("not code"); return }
         #expect(k.info.after == ["c"])
         #expect(k.function.location == "\(folder.script):27")
@@ -174,11 +175,11 @@ struct WorkflowLoaderTests {
     @Test func flowluaPathAddsAndOverridesModules() throws {
         let extra = try ScriptFolder("", files: [
             "mods/shared.lua": "return { where = 'FLOWLUA_PATH' }",
-            "mods/flowlua/runtime.lua": "return { marker = 'overridden' }",
+            "mods/flowlua/flow.lua": "return { marker = 'overridden' }",
         ])
         let folder = try ScriptFolder("""
             local shared = require "shared"
-            workflow { name = shared.where .. "+" .. tostring(require("flowlua.runtime").marker), steps = {} }
+            workflow { name = shared.where .. "+" .. tostring(flow.marker), steps = {} }
             """, files: ["shared.lua": "return { where = 'script folder' }"])
         #expect(try folder.load().workflow.name == "script folder+nil")
         #expect(try folder.load(searchPath: extra.url.appending(path: "mods").path).workflow.name == "FLOWLUA_PATH+overridden")

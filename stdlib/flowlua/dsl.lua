@@ -104,6 +104,7 @@ function M.install(env)
   env = env or _G
   env.workflow, env.param, env.worker = M.workflow, M.param, M.worker
   env.container, env.code, env.notebook = M.container, M.code, M.notebook
+  env.flow = require("flowlua.flow")
   return M
 end
 

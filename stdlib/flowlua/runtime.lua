@@ -2,9 +2,10 @@
 --
 --   ctx.params   the run's parameter values (read-only by convention)
 --   ctx.vars     run variables: read them, set them; later steps see them as ${name}
---   ctx.run_id, ctx.run_dir, ctx.step
+--   ctx.run_id, ctx.run_dir, ctx.step, ctx.attempt
 --   ctx:path(p)  the absolute path of p inside the run folder
 --   ctx:log(...) writes a line to the step's log (its stdout)
+--   ctx:sh(cmd)  flow.sh(cmd), in the run folder with the step's environment
 
 local Context = {}
 Context.__index = Context
@@ -21,22 +22,30 @@ function Context:log(...)
   local parts = table.pack(...)
   for i = 1, parts.n do parts[i] = tostring(parts[i]) end
   local line = table.concat(parts, "\t", 1, parts.n) .. "\n"
-  local file = self.__log or io.open(self.__logpath, "a")
-  self.__log = file
-  if file then file:write(line) end
+  local file = self.__log
+  if not file then
+    file = assert(io.open(self.__logpath, "a"))
+    self.__log = file
+  end
+  file:write(line)
+end
+
+function Context:sh(command)
+  return flow.sh(command)
+end
+
+Context.__close = function(ctx)
+  if ctx.__log then ctx.__log:close() end
 end
 
 local M = {}
 
--- Calls `fn(ctx)`; returns the run variables after it.
+-- Calls `fn(ctx)`; returns the run variables after it, and whether the step
+-- wrote to its log.
 function M.run_step(fn, fields)
   local ctx <close> = setmetatable(fields, Context)
   fn(ctx)
-  return ctx.vars
-end
-
-Context.__close = function(ctx)
-  if ctx.__log then ctx.__log:close(); ctx.__log = nil end
+  return ctx.vars, ctx.__log ~= nil
 end
 
 return M

@@ -8,31 +8,79 @@ public struct RunOptions: Sendable {
     public var runsDirectory: URL
     /// Steps running at once.
     public var jobs: Int
+    /// What running steps may reserve together (their declared cpus and memory).
+    public var capacity: Resources
     public var policy: Schedule.Policy
+    /// How long a stopped step's processes get between SIGTERM and SIGKILL.
+    public var killGrace: Duration
+    /// How long a callback may run before it is interrupted.
+    public var callbackTimeout: Duration
 
     public init(runsDirectory: URL = RunFolder.runsDirectory(nil),
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
-                policy: Schedule.Policy = .stopOnFailure) {
+                capacity: Resources = .machine,
+                policy: Schedule.Policy = .stopOnFailure,
+                killGrace: Duration = .seconds(5),
+                callbackTimeout: Duration = .seconds(60)) {
         self.runsDirectory = runsDirectory
         self.jobs = max(1, jobs)
+        self.capacity = capacity
         self.policy = policy
+        self.killGrace = killGrace
+        self.callbackTimeout = callbackTimeout
     }
 }
 
-/// Runs one plan: owns the run's mutable state (its schedule, step states and
-/// run variables) while workers execute steps concurrently.
+extension Resources {
+    /// This machine's cores and physical memory.
+    public static var machine: Resources {
+        Resources(cpus: Double(ProcessInfo.processInfo.activeProcessorCount),
+                  memory: ProcessInfo.processInfo.physicalMemory)
+    }
+}
+
+/// Runs one plan: every step whose dependencies succeeded starts as soon as
+/// a job slot and its resources are free; failures, retries, timeouts and
+/// cancels are handled as the events they are.
+///
+/// The driver owns the run's mutable state (its schedule, step states and
+/// run variables) and reacts to one stream of events: an attempt finished,
+/// a retry is due, an attempt ran out of time, the run was canceled. Steps
+/// run as tasks of their own; stopping one cancels its task, which stops
+/// its processes or interrupts its Lua code.
 public actor RunDriver {
     private let plan: Plan
     private let options: RunOptions
     private let code: (any CodeExecutor)?
     private let observe: @Sendable (RunEvent) -> Void
     private let logger: Logger
+    private let events: AsyncStream<Wake>
+    private let wake: AsyncStream<Wake>.Continuation
+
     private var schedule: Schedule
     private var run = StateRecord()
-    private var steps: [StateRecord]
+    private var states: [StateRecord]
     private var results: [ExecResult?]
+    private var attempts: [Int]
     private var vars: [String: Value] = [:]
     private var folder: RunFolder?
+    /// The task of each running attempt.
+    private var running: [Int: Task<Void, Never>] = [:]
+    /// Timeouts of running attempts, and retry delays of failed ones.
+    private var timers: [Int: Task<Void, Never>] = [:]
+    /// Steps whose retry delay has passed, waiting for a slot.
+    private var retryQueue: [Int] = []
+    private var timedOut: Set<Int> = []
+    private var used = Resources.none
+    private var canceling = false
+    private var callbacks: [Task<Void, Never>] = []
+
+    private enum Wake: Sendable {
+        case finished(Int, attempt: Int, ExecResult, changes: [String: Value?])
+        case retryDue(Int)
+        case timedOut(Int, attempt: Int)
+        case cancel
+    }
 
     public init(plan: Plan, options: RunOptions, code: (any CodeExecutor)?, logger: Logger,
                 observe: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
@@ -41,97 +89,162 @@ public actor RunDriver {
         self.code = code
         self.logger = logger
         self.observe = observe
+        (events, wake) = AsyncStream.makeStream(of: Wake.self)
+        let count = plan.workflow.steps.count
         schedule = Schedule(dependencies: plan.dependencies, policy: options.policy)
-        steps = Array(repeating: StateRecord(), count: plan.workflow.steps.count)
-        results = Array(repeating: nil, count: plan.workflow.steps.count)
+        states = Array(repeating: StateRecord(), count: count)
+        results = Array(repeating: nil, count: count)
+        attempts = Array(repeating: 0, count: count)
+    }
+
+    /// Asks the run to stop: nothing new starts, running steps are stopped
+    /// and marked canceled, and `run` returns a canceled report. Safe to
+    /// call from any thread, any number of times.
+    public nonisolated func cancel() {
+        wake.yield(.cancel)
     }
 
     /// Creates the run folder, stages the inputs, runs every step that can
-    /// run, and reports how each ended. Throws only when the run cannot
-    /// start (the run folder cannot be made or an input cannot be copied).
+    /// run, and reports how each ended. Cancelling the calling task cancels
+    /// the run.
+    ///
+    /// - Throws: `PlanError` when a step needs more than `capacity` offers,
+    ///   or an error creating the run folder or staging an input; in both
+    ///   cases before any step starts.
     public func run(id: String = RunFolder.newID()) async throws -> RunReport {
+        try checkCapacity()
         let folder = try RunFolder.create(in: options.runsDirectory, id: id)
         self.folder = folder
         try folder.stage(plan.staged)
         try? run.move(to: .running)
         logger.info("run started", metadata: ["run": "\(id)", "folder": "\(folder.path)"])
         observe(.runStarted(id: id, folder: folder.path, steps: plan.workflow.steps.count))
-        await callback(plan.workflow.callbacks.onStart, "on_start", status: .running, step: nil, error: nil)
+        await callWorkflow(plan.workflow.callbacks.onStart, "on_start", status: .running)
 
-        await withTaskGroup(of: (Int, ExecResult, [String: Value]?).self) { group in
-            launchReady(into: &group, folder: folder)
-            while let (index, result, newVars) = await group.next() {
-                if let newVars { vars = newVars }
-                finish(index, result, folder: folder)
-                launchReady(into: &group, folder: folder)
+        await withTaskCancellationHandler {
+            launch()
+            if !isDone {
+                for await event in events {
+                    handle(event)
+                    launch()
+                    if isDone { break }
+                }
             }
+        } onCancel: {
+            cancel()
         }
-
-        let failed = schedule.status.firstIndex(of: .error)
-        let reason = failed.map { "not started: step '\(plan.workflow.steps[$0].name)' failed" } ?? "not started"
-        for index in schedule.closePending(reason: reason) { markNotRun(index, reason: reason) }
-        let final: Status = failed != nil ? .error : .success
-        try? run.move(to: final, message: failed.flatMap { results[$0]?.error })
-        let failedStep = failed.map { plan.workflow.steps[$0].name }
-        let error = failed.flatMap { results[$0]?.error }
-        if final == .success {
-            await callback(plan.workflow.callbacks.onSuccess, "on_success", status: final, step: nil, error: nil)
-        } else {
-            await callback(plan.workflow.callbacks.onFailure, "on_failure", status: final, step: failedStep, error: error)
-        }
-        observe(.runFinished(status: final, duration: run.duration() ?? 0))
-        logger.info("run finished", metadata: ["run": "\(id)", "status": "\(final.rawValue)"])
-        return RunReport(id: id, folder: folder.path, status: final, run: run,
-                         steps: plan.workflow.steps.indices.map {
-                             StepReport(name: plan.workflow.steps[$0].name, state: steps[$0], result: results[$0])
-                         }, vars: vars)
+        return await finish(folder)
     }
 
-    private func launchReady(into group: inout TaskGroup<(Int, ExecResult, [String: Value]?)>, folder: RunFolder) {
-        while schedule.runningCount < options.jobs, let index = schedule.next() {
-            try? steps[index].move(to: .running)
-            let step = plan.workflow.steps[index]
-            observe(.stepStarted(step: step.name, index: index))
-            let context = context(for: index, folder: folder)
-            let code = self.code
-            let vars = self.vars
-            group.addTask {
-                let (result, newVars) = await Self.execute(step, context: context, code: code, vars: vars)
-                return (index, result, newVars)
+    // MARK: Events
+
+    private var isDone: Bool {
+        running.isEmpty && timers.isEmpty && retryQueue.isEmpty && !schedule.hasReady
+    }
+
+    private func handle(_ event: Wake) {
+        switch event {
+        case .finished(let index, let attempt, let result, let changes):
+            guard attempt == attempts[index], running[index] != nil else { return }
+            attemptEnded(index, result, changes: changes)
+        case .retryDue(let index):
+            timers[index] = nil
+            if canceling { close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry") } else { retryQueue.append(index) }
+        case .timedOut(let index, let attempt):
+            guard attempt == attempts[index], let task = running[index] else { return }
+            timedOut.insert(index)
+            task.cancel()
+        case .cancel:
+            guard !canceling else { return }
+            canceling = true
+            schedule.cancel()
+            observe(.runCanceling)
+            for task in running.values { task.cancel() }
+            for index in retryQueue { close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry") }
+            retryQueue.removeAll()
+            for (index, timer) in timers where running[index] == nil {
+                timer.cancel()
+                timers[index] = nil
+                close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry")
             }
         }
     }
 
-    /// Runs one step on its worker, off the actor.
+    /// Starts every step that may start now.
+    private func launch() {
+        while running.count < options.jobs {
+            if let position = retryQueue.firstIndex(where: fits) {
+                start(retryQueue.remove(at: position))
+            } else if let index = schedule.next(admit: fits) {
+                try? states[index].move(to: .running)
+                start(index)
+            } else {
+                return
+            }
+        }
+    }
+
+    private func fits(_ index: Int) -> Bool {
+        options.capacity.admits(Resources(plan.workflow.steps[index].info), besides: used)
+    }
+
+    private func start(_ index: Int) {
+        guard let folder else { return }
+        let step = plan.workflow.steps[index]
+        attempts[index] += 1
+        let attempt = attempts[index]
+        used = used + Resources(step.info)
+        timedOut.remove(index)
+        if attempt > 1 { markAttempt(attempt, of: step, in: folder) }
+        observe(.stepStarted(step: step.name, index: index, attempt: attempt))
+        let context = context(for: index, attempt: attempt, folder: folder)
+        let onStart = attempt == 1 ? step.info.callbacks.onStart : nil
+        let snapshot = onStart.map { _ in StepSnapshot(name: step.name, status: .running, attempt: attempt) }
+        let event = snapshot.map { callbackEvent(.step, status: .running, step: $0) }
+        let (code, vars, wake) = (self.code, self.vars, self.wake)
+        let preferred: (any TaskExecutor)? = if case .code = step { code?.taskExecutor } else { nil }
+        running[index] = Task(executorPreference: preferred) {
+            if let onStart, let event, let code, let failure = await code.call(onStart, event: event) {
+                wake.yield(.finished(index, attempt: attempt, ExecResult(exitCode: nil, error: "on_start: \(failure)"), changes: [:]))
+                return
+            }
+            let (result, changes) = await Self.execute(step, context: context, code: code, vars: vars)
+            wake.yield(.finished(index, attempt: attempt, result, changes: changes))
+        }
+        if let timeout = step.info.timeout {
+            timers[index] = Task {
+                try? await Task.sleep(for: .seconds(timeout))
+                if !Task.isCancelled { wake.yield(.timedOut(index, attempt: attempt)) }
+            }
+        }
+    }
+
+    /// Runs one attempt of a step on its worker, off the actor.
     private static func execute(_ step: Step, context: StepContext, code: (any CodeExecutor)?,
-                                vars: [String: Value]) async -> (ExecResult, [String: Value]?) {
+                                vars: [String: Value]) async -> (ExecResult, [String: Value?]) {
         switch step {
         case .container(let container):
-            return (await SubprocessWorker().run(container, context: context), nil)
+            return (await SubprocessWorker().run(container, context: context), [:])
         case .code(let codeStep):
-            guard let code else { return (ExecResult(exitCode: nil, error: "no Lua state to run code steps"), nil) }
+            guard let code else { return (ExecResult(exitCode: nil, error: "no Lua state to run code steps"), [:]) }
             let outcome = await code.run(codeStep, context: context, vars: vars)
-            return (outcome.result, outcome.vars)
+            return (outcome.result, outcome.changes)
         case .notebook:
-            return (ExecResult(exitCode: nil, error: "notebook steps need the notebook worker, which this build does not have yet"), nil)
+            return (ExecResult(exitCode: nil, error: "notebook steps need the notebook worker, which this build does not have yet"), [:])
         }
     }
 
-    private func context(for index: Int, folder: RunFolder) -> StepContext {
+    private func attemptEnded(_ index: Int, _ result: ExecResult, changes: [String: Value?]) {
+        guard let folder else { return }
+        running[index] = nil
+        timers.removeValue(forKey: index)?.cancel()
         let step = plan.workflow.steps[index]
-        let worker = plan.workers[index]
-        let variables = Variables(
-            runVars: vars, parameters: plan.arguments, workerVars: worker.vars,
-            builtins: ["run_id": folder.id, "run_dir": folder.path, "step": step.name, "workflow": plan.workflow.name])
-        return StepContext(runID: folder.id, folder: folder, stepName: step.name, variables: variables,
-                           environment: worker.env.merging(step.info.env) { $1 }, logs: folder.logs(for: step.name))
-    }
-
-    private func finish(_ index: Int, _ result: ExecResult, folder: RunFolder) {
+        used = used - Resources(step.info)
         var result = result
-        let step = plan.workflow.steps[index]
-        if result.succeeded {
-            let variables = context(for: index, folder: folder).variables
+        if timedOut.contains(index), let timeout = step.info.timeout {
+            result.error = "timed out after \(Self.seconds(timeout))"
+        } else if result.succeeded {
+            let variables = context(for: index, attempt: attempts[index], folder: folder).variables
             for output in plan.outputs[index] {
                 let path = (try? variables.substitute(output)) ?? output
                 if !folder.exists(path) {
@@ -140,30 +253,171 @@ public actor RunDriver {
                 }
             }
         }
-        let status: Status = result.succeeded ? .success : .error
-        try? steps[index].move(to: status, message: result.error)
+        if result.succeeded {
+            for (name, value) in changes { vars[name] = value }
+            close(index, as: .success, result: result)
+        } else if canceling {
+            result.error = "canceled"
+            close(index, as: .canceled, result: result)
+        } else if attempts[index] <= step.info.retries {
+            results[index] = result
+            let delay = step.info.delay(beforeRetry: attempts[index])
+            observe(.stepRetrying(step: step.name, index: index, attempt: attempts[index], delay: delay, result: result))
+            let wake = self.wake
+            timers[index] = Task {
+                try? await Task.sleep(for: .seconds(delay))
+                wake.yield(.retryDue(index))
+            }
+        } else {
+            close(index, as: .error, result: result)
+        }
+    }
+
+    /// Records the end of a step that started: its state, what it blocks,
+    /// and its callback.
+    private func close(_ index: Int, as status: Status, result: ExecResult?, reason: String? = nil) {
+        let step = plan.workflow.steps[index]
+        var result = result ?? ExecResult(exitCode: nil)
+        if status != .success, result.error == nil { result.error = reason ?? status.rawValue }
+        try? states[index].move(to: status, message: status == .success ? nil : result.error)
         results[index] = result
         let blocked = schedule.finish(index, as: status)
         observe(.stepFinished(step: step.name, index: index, status: status,
-                              duration: steps[index].duration() ?? 0, result: result))
+                              duration: states[index].duration() ?? 0, result: result))
         for dependent in blocked {
-            markNotRun(dependent, reason: "not run: depends on '\(step.name)', which failed")
+            markNotRun(dependent, as: .notRun, reason: "not run: depends on '\(step.name)', which failed")
+        }
+        let callback = switch status {
+        case .success: step.info.callbacks.onSuccess
+        case .canceled: step.info.callbacks.onCancel
+        default: step.info.callbacks.onFailure
+        }
+        if let callback, let code {
+            let snapshot = StepSnapshot(name: step.name, status: status, attempt: attempts[index],
+                                        exitCode: result.exitCode, duration: states[index].duration(),
+                                        stdout: result.stdout, stderr: result.stderr)
+            let event = callbackEvent(.step, status: status, step: snapshot, error: status == .success ? nil : result.error)
+            let name = "\(step.name).\(Self.callbackName(status))"
+            let observe = self.observe
+            callbacks.append(Task {
+                if let failure = await code.call(callback, event: event) {
+                    observe(.callbackFailed(name: name, error: failure))
+                }
+            })
         }
     }
 
-    private func markNotRun(_ index: Int, reason: String) {
-        try? steps[index].move(to: .notRun, message: reason)
-        observe(.stepNotRun(step: plan.workflow.steps[index].name, index: index, reason: reason))
+    private func markNotRun(_ index: Int, as status: Status, reason: String) {
+        try? states[index].move(to: status, message: reason)
+        observe(.stepNotRun(step: plan.workflow.steps[index].name, index: index, status: status, reason: reason))
     }
 
-    private func callback(_ function: FunctionReference?, _ name: String, status: Status,
-                          step: String?, error: String?) async {
-        guard let function, let code, let folder else { return }
-        let event = CallbackEvent(runID: folder.id, workflow: plan.workflow.name, status: status,
-                                  runDirectory: folder.path, vars: vars, parameters: plan.arguments,
-                                  step: step, error: error)
-        if let failure = await code.call(function, event: event) {
+    // MARK: The end
+
+    private func finish(_ folder: RunFolder) async -> RunReport {
+        let failed = schedule.status.firstIndex(of: .error)
+        if canceling {
+            for index in schedule.closePending(as: .canceled, reason: "canceled before it started") {
+                markNotRun(index, as: .canceled, reason: "canceled before it started")
+            }
+        } else {
+            let reason = failed.map { "not started: step '\(plan.workflow.steps[$0].name)' failed" } ?? "not started"
+            for index in schedule.closePending(reason: reason) { markNotRun(index, as: .notRun, reason: reason) }
+        }
+        for task in callbacks { await task.value }
+        let final: Status = canceling ? .canceled : failed != nil ? .error : .success
+        let error = failed.flatMap { results[$0]?.error }
+        try? run.move(to: final, message: canceling ? "canceled" : error)
+        let workflow = plan.workflow.callbacks
+        switch final {
+        case .success:
+            await callWorkflow(workflow.onSuccess, "on_success", status: final)
+        case .canceled:
+            await callWorkflow(workflow.onCancel, "on_cancel", status: final)
+        default:
+            await callWorkflow(workflow.onFailure, "on_failure", status: final, step: failed.map(snapshot), error: error)
+        }
+        observe(.runFinished(status: final, duration: run.duration() ?? 0))
+        logger.info("run finished", metadata: ["run": "\(folder.id)", "status": "\(final.rawValue)"])
+        wake.finish()
+        return RunReport(id: folder.id, folder: folder.path, status: final, run: run,
+                         steps: plan.workflow.steps.indices.map {
+                             StepReport(name: plan.workflow.steps[$0].name, state: states[$0],
+                                        result: results[$0], attempts: attempts[$0])
+                         }, vars: vars)
+    }
+
+    // MARK: Helpers
+
+    private func checkCapacity() throws(PlanError) {
+        for (index, step) in plan.workflow.steps.enumerated() {
+            let needs = Resources(step.info)
+            if needs.cpus > options.capacity.cpus {
+                throw PlanError.at(step, index, "cpus: needs \(Self.number(needs.cpus)), but only "
+                    + "\(Self.number(options.capacity.cpus)) can be reserved (--cpus)")
+            }
+            if needs.memory > options.capacity.memory {
+                throw PlanError.at(step, index, "memory: needs \(ByteCount.format(needs.memory)), but only "
+                    + "\(ByteCount.format(options.capacity.memory)) can be reserved (--memory)")
+            }
+        }
+    }
+
+    private func context(for index: Int, attempt: Int, folder: RunFolder) -> StepContext {
+        let step = plan.workflow.steps[index]
+        let worker = plan.workers[index]
+        let variables = Variables(
+            runVars: vars, parameters: plan.arguments, workerVars: worker.vars,
+            builtins: ["run_id": folder.id, "run_dir": folder.path, "step": step.name, "workflow": plan.workflow.name])
+        return StepContext(runID: folder.id, folder: folder, stepName: step.name, attempt: attempt,
+                           variables: variables, environment: worker.env.merging(step.info.env) { $1 },
+                           logs: folder.logs(for: step.name), killGrace: options.killGrace)
+    }
+
+    /// Separates attempts in a retried step's logs.
+    private func markAttempt(_ attempt: Int, of step: Step, in folder: RunFolder) {
+        let line = Data("--- flowlua: attempt \(attempt) of \(step.info.retries + 1) ---\n".utf8)
+        let logs = folder.logs(for: step.name)
+        for url in [logs.stdout, logs.stderr] {
+            guard let handle = try? FileHandle(forWritingTo: url) else { continue }
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: line)
+            try? handle.close()
+        }
+    }
+
+    private func snapshot(_ index: Int) -> StepSnapshot {
+        let result = results[index]
+        return StepSnapshot(name: plan.workflow.steps[index].name, status: states[index].status,
+                            attempt: attempts[index], exitCode: result?.exitCode, duration: states[index].duration(),
+                            stdout: result?.stdout ?? "", stderr: result?.stderr ?? "")
+    }
+
+    private func callbackEvent(_ scope: CallbackEvent.Scope, status: Status, step: StepSnapshot? = nil,
+                               error: String? = nil) -> CallbackEvent {
+        CallbackEvent(scope: scope, runID: folder?.id ?? "", workflow: plan.workflow.name, status: status,
+                      runDirectory: folder?.path ?? "", vars: vars, parameters: plan.arguments, step: step, error: error)
+    }
+
+    private func callWorkflow(_ function: FunctionReference?, _ name: String, status: Status,
+                              step: StepSnapshot? = nil, error: String? = nil) async {
+        guard let function, let code else { return }
+        if let failure = await code.call(function, event: callbackEvent(.workflow, status: status, step: step, error: error)) {
             observe(.callbackFailed(name: name, error: failure))
         }
+    }
+
+    private static func callbackName(_ status: Status) -> String {
+        switch status {
+        case .success: "on_success"
+        case .canceled: "on_cancel"
+        default: "on_failure"
+        }
+    }
+
+    static func seconds(_ value: Double) -> String { "\(number(value))s" }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }

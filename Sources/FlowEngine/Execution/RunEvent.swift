@@ -4,11 +4,16 @@ import Foundation
 /// What happens during a run, in order, for whoever displays or records it.
 public enum RunEvent: Sendable {
     case runStarted(id: String, folder: String, steps: Int)
-    case stepStarted(step: String, index: Int)
+    case stepStarted(step: String, index: Int, attempt: Int)
+    /// An attempt failed and the step will run again after `delay` seconds.
+    case stepRetrying(step: String, index: Int, attempt: Int, delay: Double, result: ExecResult)
     case stepFinished(step: String, index: Int, status: Status, duration: TimeInterval, result: ExecResult)
-    case stepNotRun(step: String, index: Int, reason: String)
-    /// A callback raised an error; the run goes on.
+    /// A step that never started: after a failure upstream, or a cancel.
+    case stepNotRun(step: String, index: Int, status: Status, reason: String)
+    /// A callback raised an error or ran out of time; the run goes on.
     case callbackFailed(name: String, error: String)
+    /// The run was asked to stop; running steps are being stopped.
+    case runCanceling
     case runFinished(status: Status, duration: TimeInterval)
 }
 
@@ -29,4 +34,6 @@ public struct StepReport: Sendable {
     public var name: String
     public var state: StateRecord
     public var result: ExecResult?
+    /// How many times it ran (0 if it never started).
+    public var attempts: Int
 }

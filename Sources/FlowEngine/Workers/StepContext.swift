@@ -1,48 +1,113 @@
 import FlowModel
 import Foundation
 
-/// Everything a worker needs to run one step of a run.
+/// Everything a worker needs to run one attempt of a step.
 public struct StepContext: Sendable {
     public var runID: String
     public var folder: RunFolder
     public var stepName: String
-    /// The variables `${name}` resolves to, fixed when the step starts.
+    /// 1 for the first run of the step, 2 for its first retry, ...
+    public var attempt: Int
+    /// The variables `${name}` resolves to, fixed when the attempt starts.
     public var variables: Variables
     /// The environment for the step's processes, over the inherited one:
     /// the worker's env, then the step's.
     public var environment: [String: String]
     public var logs: (stdout: URL, stderr: URL)
+    /// How long a stopped process gets between SIGTERM and SIGKILL.
+    public var killGrace: Duration
+
+    public init(runID: String, folder: RunFolder, stepName: String, attempt: Int = 1, variables: Variables,
+                environment: [String: String], logs: (stdout: URL, stderr: URL), killGrace: Duration = .seconds(5)) {
+        self.runID = runID
+        self.folder = folder
+        self.stepName = stepName
+        self.attempt = attempt
+        self.variables = variables
+        self.environment = environment
+        self.logs = logs
+        self.killGrace = killGrace
+    }
 }
 
 /// Runs code steps and callbacks: implemented by whoever owns the script's
 /// Lua state, the engine's only view of Lua.
+///
+/// Cancelling the task that awaits `run` or `call` interrupts the Lua code.
 public protocol CodeExecutor: Sendable {
-    /// Runs a code step; `vars` are the run variables, which the step may change.
+    /// Where a task that runs a code step should start, to save a hop.
+    var taskExecutor: (any TaskExecutor)? { get }
+
+    /// Runs a code step; `vars` are the run variables as the step starts.
     func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> CodeOutcome
 
-    /// Calls a workflow callback; returns the error it raised, if any.
+    /// Calls a callback; returns the error it raised, if any.
     func call(_ callback: FunctionReference, event: CallbackEvent) async -> String?
 }
 
-/// What a code step produced: its result and the run variables after it.
+/// What a code step produced: its result and the run variables it changed.
 public struct CodeOutcome: Sendable {
     public var result: ExecResult
-    public var vars: [String: Value]
+    /// Variables set (a value) or removed (nil); applied only on success.
+    public var changes: [String: Value?]
 
-    public init(result: ExecResult, vars: [String: Value]) {
+    public init(result: ExecResult, changes: [String: Value?] = [:]) {
         self.result = result
-        self.vars = vars
+        self.changes = changes
     }
 }
 
-/// What a callback is told: the run, and for failures the step and error.
+/// What a callback is told.
+///
+/// Workflow callbacks are called as `f(run, step, err)`, with the failed
+/// step for `on_failure`; step callbacks as `f(step, err)`.
 public struct CallbackEvent: Sendable {
+    public enum Scope: Sendable { case workflow, step }
+
+    public var scope: Scope
     public var runID: String
     public var workflow: String
+    /// The run's state for workflow callbacks, the step's for step callbacks.
     public var status: Status
     public var runDirectory: String
     public var vars: [String: Value]
     public var parameters: [String: Value]
-    public var step: String?
+    /// The step the callback is about, if any.
+    public var step: StepSnapshot?
     public var error: String?
+
+    public init(scope: Scope, runID: String, workflow: String, status: Status, runDirectory: String,
+                vars: [String: Value], parameters: [String: Value], step: StepSnapshot? = nil, error: String? = nil) {
+        self.scope = scope
+        self.runID = runID
+        self.workflow = workflow
+        self.status = status
+        self.runDirectory = runDirectory
+        self.vars = vars
+        self.parameters = parameters
+        self.step = step
+        self.error = error
+    }
+}
+
+/// A step as callbacks see it.
+public struct StepSnapshot: Sendable {
+    public var name: String
+    public var status: Status
+    public var attempt: Int
+    public var exitCode: Int32?
+    public var duration: TimeInterval?
+    public var stdout: String
+    public var stderr: String
+
+    public init(name: String, status: Status, attempt: Int, exitCode: Int32? = nil, duration: TimeInterval? = nil,
+                stdout: String = "", stderr: String = "") {
+        self.name = name
+        self.status = status
+        self.attempt = attempt
+        self.exitCode = exitCode
+        self.duration = duration
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }

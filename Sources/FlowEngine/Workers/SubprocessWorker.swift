@@ -1,15 +1,10 @@
 import FlowModel
 import Foundation
-import Subprocess
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
 
 /// Runs a container step's commands on the host, each through `/bin/sh -c`
-/// in the run folder, in its own session so that its whole process tree can
-/// be signalled. Output goes straight to the step's log files.
+/// in the run folder, in a session of its own: cancelling the running task
+/// (a timeout, Ctrl-C) stops the whole process tree, SIGTERM then SIGKILL,
+/// and nothing a command started outlives the step.
 public struct SubprocessWorker: Sendable {
     /// How much of each log the result keeps (the tail).
     public var keep = 1 << 20
@@ -23,58 +18,81 @@ public struct SubprocessWorker: Sendable {
                 return ExecResult(exitCode: nil, error: "commands[\(i + 1)]: \(error)")
             }
         }
-        let out: FileDescriptor, err: FileDescriptor
-        do {
-            out = try FileDescriptor.open(FilePath(context.logs.stdout.path), .writeOnly,
-                                          options: [.create, .append], permissions: [.ownerReadWrite, .groupRead, .otherRead])
-            err = try FileDescriptor.open(FilePath(context.logs.stderr.path), .writeOnly,
-                                          options: [.create, .append], permissions: [.ownerReadWrite, .groupRead, .otherRead])
-        } catch {
+        let logs: StepLogs
+        do { logs = try StepLogs(context.logs) } catch {
             return ExecResult(exitCode: nil, error: "cannot open the step's log files: \(error)")
         }
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        var environment: [Environment.Key: String?] = [:]
-        for (name, value) in context.environment { environment[Environment.Key(stringLiteral: name)] = value }
-        var options = PlatformOptions()
-        options.createSession = true
+        defer { logs.close() }
+        let environment = ProcessSpec.inherited(overriding: context.environment)
 
         var failure: (code: Int32?, message: String, index: Int)?
         for (i, command) in commands.enumerated() {
-            do {
-                let result = try await Subprocess.run(
-                    .path("/bin/sh"), arguments: ["-c", command],
-                    environment: .inherit.updating(environment),
-                    workingDirectory: FilePath(context.folder.path),
-                    platformOptions: options,
-                    output: .fileDescriptor(out, closeAfterSpawningProcess: false),
-                    error: .fileDescriptor(err, closeAfterSpawningProcess: false))
-                switch result.terminationStatus {
-                case .exited(0): continue
-                case .exited(let code):
-                    failure = (code, "command \(i + 1) exited with code \(code): \(command)", i)
-                case .signaled(let signal):
-                    failure = (128 + signal, "command \(i + 1) was killed by signal \(signal): \(command)", i)
-                }
-            } catch {
-                failure = (nil, "command \(i + 1) could not start: \(error)", i)
+            if Task.isCancelled {
+                failure = (nil, "canceled before command \(i + 1)", i)
+                break
             }
+            var spec = ProcessSpec.shell(command, environment: environment, workingDirectory: context.folder.path)
+            spec.standardOutput = logs.stdout
+            spec.standardError = logs.stderr
+            let child: ChildProcess
+            do { child = try ChildProcess.spawn(spec) } catch {
+                failure = (nil, "command \(i + 1) could not start: \(error)", i)
+                break
+            }
+            let termination = await withTaskCancellationHandler {
+                await child.termination()
+            } onCancel: {
+                child.terminate(grace: context.killGrace)
+            }
+            await child.sweep(grace: context.killGrace)
+            if termination.succeeded && !Task.isCancelled { continue }
+            failure = (termination.code, "command \(i + 1) \(termination): \(command)", i)
             break
         }
         return ExecResult(exitCode: failure.map { $0.code } ?? 0,
-                          stdout: Self.tail(of: context.logs.stdout, keep),
-                          stderr: Self.tail(of: context.logs.stderr, keep),
+                          stdout: logs.read(.stdout, keep: keep), stderr: logs.read(.stderr, keep: keep),
                           error: failure?.message, failedCommand: failure?.index)
     }
+}
 
-    /// The last `limit` bytes of a file, as text.
-    static func tail(of url: URL, _ limit: Int) -> String {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return "" }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: size > UInt64(limit) ? size - UInt64(limit) : 0)
-        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+/// A step's two log files, open for appending (and reading back), and where
+/// this attempt's output starts in each.
+struct StepLogs {
+    enum Stream { case stdout, stderr }
+
+    let stdout: Int32
+    let stderr: Int32
+    private let start: (stdout: off_t, stderr: off_t)
+
+    init(_ urls: (stdout: URL, stderr: URL)) throws(POSIXError) {
+        stdout = try Self.open(urls.stdout)
+        do { stderr = try Self.open(urls.stderr) } catch {
+            Glibc.close(stdout)
+            throw error
+        }
+        start = (lseek(stdout, 0, SEEK_END), lseek(stderr, 0, SEEK_END))
+    }
+
+    private static func open(_ url: URL) throws(POSIXError) -> Int32 {
+        let fd = Glibc.open(url.path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        return fd
+    }
+
+    /// What this attempt wrote to a stream, at most its last `keep` bytes.
+    func read(_ stream: Stream, keep: Int) -> String {
+        let fd = stream == .stdout ? stdout : stderr
+        let from = stream == .stdout ? start.stdout : start.stderr
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > from else { return "" }
+        let offset = max(from, info.st_size - off_t(keep))
+        var buffer = [UInt8](repeating: 0, count: Int(info.st_size - offset))
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+        return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+    }
+
+    func close() {
+        Glibc.close(stdout)
+        Glibc.close(stderr)
     }
 }

@@ -1,0 +1,41 @@
+// Process primitives Swift cannot reach through Glibc: posix_spawn with the
+// GNU file actions, pidfds and epoll. Each exists so that a step's processes
+// can be started cheaply in their own session and their exits observed by one
+// monitor thread for all of them.
+#ifndef FLOWLUA_PROCESS_H
+#define FLOWLUA_PROCESS_H
+
+#include <sys/types.h>
+
+/// Spawns `path` with `argv` and `envp` in a new session, so that the whole
+/// process tree can be signalled through the process group `*pid`. The child
+/// runs in `cwd` (NULL: ours) with `in`, `out`, `err` as fds 0, 1 and 2, every
+/// other fd closed, no signal blocked and the signals flowlua catches or
+/// ignores back at their defaults. Returns 0 or an errno value.
+int flowlua_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                  const char *cwd, int in, int out, int err);
+
+/// A pidfd for a child (readable once it exits), or -1 with errno.
+int flowlua_pidfd_open(pid_t pid);
+
+/// An epoll instance, close-on-exec.
+int flowlua_epoll_create(void);
+/// Watches `fd` for readability; `token` comes back from `flowlua_epoll_wait`.
+int flowlua_epoll_add(int epoll, int fd, unsigned long long token);
+/// Waits up to `timeout_ms` (-1: forever) for at most `max` ready fds and
+/// stores their tokens; returns how many, or -1 with errno.
+int flowlua_epoll_wait(int epoll, unsigned long long *tokens, int max, int timeout_ms);
+
+/// An anonymous in-memory file (memfd), close-on-exec, for capturing output.
+int flowlua_memfd(const char *name);
+
+/// Makes this process the reaper of its descendants' orphans, so that a
+/// step's background processes come back to flowlua when their parent shell
+/// ends, whatever PID 1 does with orphans. Returns 0 or -1 with errno.
+int flowlua_become_subreaper(void);
+
+/// Reaps every exited child of ours in process group `pgid` (orphans handed
+/// to us as subreaper) without blocking; returns how many.
+int flowlua_reap_group(pid_t pgid);
+
+#endif

@@ -1,0 +1,69 @@
+#define _GNU_SOURCE
+#include "flowlua_process.h"
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int flowlua_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                  const char *cwd, int in, int out, int err) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    /* Ignored signals survive exec: give the child back the defaults. */
+    int reset[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof reset / sizeof *reset; i++) sigaddset(&defaults, reset[i]);
+
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc) return rc;
+    if ((rc = posix_spawnattr_init(&attr))) { posix_spawn_file_actions_destroy(&actions); return rc; }
+    rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (!rc) rc = posix_spawnattr_setsigmask(&attr, &none);
+    if (!rc) rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+    if (!rc && cwd) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    if (!rc && in >= 0) rc = posix_spawn_file_actions_adddup2(&actions, in, 0);
+    if (!rc && out >= 0) rc = posix_spawn_file_actions_adddup2(&actions, out, 1);
+    if (!rc && err >= 0) rc = posix_spawn_file_actions_adddup2(&actions, err, 2);
+    if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (!rc) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+int flowlua_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int flowlua_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int flowlua_epoll_add(int epoll, int fd, unsigned long long token) {
+    struct epoll_event event = {.events = EPOLLIN, .data.u64 = token};
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+int flowlua_epoll_wait(int epoll, unsigned long long *tokens, int max, int timeout_ms) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epoll, events, max, timeout_ms);
+    for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
+    return n;
+}
+
+int flowlua_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int flowlua_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int flowlua_reap_group(pid_t pgid) {
+    int reaped = 0;
+    siginfo_t info;
+    for (;;) {
+        info.si_pid = 0;
+        if (waitid(P_PGID, (id_t)pgid, &info, WEXITED | WNOHANG) != 0 || info.si_pid == 0) return reaped;
+        reaped++;
+    }
+}

@@ -1,0 +1,54 @@
+import CProcessShims
+import Foundation
+
+/// A process run to its end by a synchronous caller, with its output.
+public struct CapturedRun: Sendable {
+    public var termination: Termination
+    public var stdout: String
+    public var stderr: String
+    /// Whether it was stopped because the caller asked.
+    public var stopped: Bool
+}
+
+extension ChildProcess {
+    /// Runs `spec` on the calling thread until it ends, capturing stdout and
+    /// stderr (in memory files, so neither can fill a pipe and stall it).
+    /// When `shouldStop` turns true (it is polled every 20 ms) the process
+    /// group is stopped: SIGTERM, then SIGKILL after `grace`.
+    public static func runCapturing(_ spec: ProcessSpec, grace: Duration,
+                                    shouldStop: () -> Bool) throws(SpawnError) -> CapturedRun {
+        let out = flowlua_memfd("stdout"), err = flowlua_memfd("stderr")
+        defer {
+            if out >= 0 { close(out) }
+            if err >= 0 { close(err) }
+        }
+        guard out >= 0, err >= 0 else { throw SpawnError(executable: spec.executable, code: errno) }
+        var spec = spec
+        spec.standardOutput = out
+        spec.standardError = err
+        let child = try ChildProcess.spawn(spec)
+        var stopped = false
+        var termination: Termination
+        while true {
+            if let ended = child.wait(timeout: .milliseconds(20)) {
+                termination = ended
+                break
+            }
+            if !stopped && shouldStop() {
+                stopped = true
+                child.terminate(grace: grace)
+            }
+        }
+        child.sweepBlocking(grace: stopped ? .zero : grace)
+        return CapturedRun(termination: termination, stdout: contents(of: out), stderr: contents(of: err),
+                           stopped: stopped)
+    }
+
+    private static func contents(of fd: Int32) -> String {
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return "" }
+        var buffer = [UInt8](repeating: 0, count: Int(size))
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+    }
+}

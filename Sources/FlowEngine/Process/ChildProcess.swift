@@ -1,0 +1,208 @@
+import CProcessShims
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A process flowlua started, leader of its own session and process group.
+///
+/// Everything the process starts stays in its group unless it makes a
+/// session of its own, so signalling the group reaches the whole tree: that
+/// is how a canceled or timed-out step leaves nothing behind.
+///
+/// Started with `posix_spawn` and reaped by the shared `ProcessMonitor`
+/// rather than through swift-subprocess, whose per-process tasks cost about
+/// 0.3 ms a spawn here: more than the whole budget of a no-op step
+/// (see `bench/README.md`).
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    let pidfd: Int32
+    private let monitor: ProcessMonitor
+    private let state = Mutex<State>(.running(waiters: []))
+
+    private enum State {
+        case running(waiters: [Waiter])
+        case exited(Termination)
+    }
+
+    private enum Waiter {
+        case task(CheckedContinuation<Termination, Never>)
+        case thread(DispatchSemaphore)
+    }
+
+    private init(pid: pid_t, pidfd: Int32, monitor: ProcessMonitor) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.monitor = monitor
+    }
+
+    /// Starts a process.
+    public static func spawn(_ spec: ProcessSpec) throws(SpawnError) -> ChildProcess {
+        try spawn(spec, monitor: .shared)
+    }
+
+    static func spawn(_ spec: ProcessSpec, monitor: ProcessMonitor) throws(SpawnError) -> ChildProcess {
+        let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
+        let envp = spec.environment.map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let rc = flowlua_spawn(&pid, spec.executable, argv, envp, spec.workingDirectory,
+                               spec.standardInput ?? monitor.devNull,
+                               spec.standardOutput ?? monitor.devNull,
+                               spec.standardError ?? monitor.devNull)
+        guard rc == 0 else {
+            throw SpawnError(executable: spec.executable, workingDirectory: spec.workingDirectory, code: rc)
+        }
+        let pidfd = flowlua_pidfd_open(pid)
+        guard pidfd >= 0 else {
+            let code = errno
+            kill(-pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            throw SpawnError(executable: spec.executable, code: code)
+        }
+        let child = ChildProcess(pid: pid, pidfd: pidfd, monitor: monitor)
+        try monitor.watch(child)
+        return child
+    }
+
+    // MARK: Waiting
+
+    /// Waits for the process to end. Cancelling the waiting task does not
+    /// stop the process: use `terminate(grace:)` for that.
+    public func termination() async -> Termination {
+        await withCheckedContinuation { continuation in
+            let ended: Termination? = state.withLock { state in
+                switch state {
+                case .exited(let termination):
+                    return termination
+                case .running(var waiters):
+                    waiters.append(.task(continuation))
+                    state = .running(waiters: waiters)
+                    return nil
+                }
+            }
+            if let ended { continuation.resume(returning: ended) }
+        }
+    }
+
+    /// Blocks the calling thread until the process ends or `timeout` passes;
+    /// nil on timeout. For synchronous callers (a Lua function).
+    public func wait(timeout: Duration) -> Termination? {
+        let semaphore = DispatchSemaphore(value: 0)
+        let ended: Termination? = state.withLock { state in
+            switch state {
+            case .exited(let termination):
+                return termination
+            case .running(var waiters):
+                waiters.append(.thread(semaphore))
+                state = .running(waiters: waiters)
+                return nil
+            }
+        }
+        if let ended { return ended }
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        _ = semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds))
+        return exitStatus
+    }
+
+    /// How it ended, or nil while it runs.
+    public var exitStatus: Termination? {
+        state.withLock { if case .exited(let termination) = $0 { termination } else { nil } }
+    }
+
+    /// Called by the monitor once the process has been reaped.
+    func exited(_ termination: Termination) {
+        let waiters: [Waiter] = state.withLock { state in
+            guard case .running(let waiters) = state else { return [] }
+            state = .exited(termination)
+            return waiters
+        }
+        for waiter in waiters {
+            switch waiter {
+            case .task(let continuation): continuation.resume(returning: termination)
+            case .thread(let semaphore): semaphore.signal()
+            }
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Whether any process of the group is still alive. Orphans of the
+    /// group that ended (handed to flowlua as subreaper) are reaped first:
+    /// a zombie is not alive.
+    public var groupIsAlive: Bool {
+        _ = flowlua_reap_group(pid)
+        return kill(-pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Sends `signal` to the whole process group.
+    public func signalGroup(_ signal: Int32) {
+        kill(-pid, signal)
+    }
+
+    /// Stops the process tree: SIGTERM to the group now, SIGKILL to whatever
+    /// of it is left after `grace`. Returns at once; await `termination()`
+    /// for the leader and `sweep(grace:)` for the rest of the group.
+    public func terminate(grace: Duration) {
+        signalGroup(SIGTERM)
+        let nanoseconds = Int(grace.components.seconds) * 1_000_000_000
+            + Int(grace.components.attoseconds / 1_000_000_000)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
+            if groupIsAlive { signalGroup(SIGKILL) }
+        }
+    }
+
+    /// Makes sure nothing of the group outlives the process: once the leader
+    /// has ended, members still running (`sleep 60 &`) get SIGTERM, then
+    /// SIGKILL after `grace`. Costs one syscall when the group is empty.
+    public func sweep(grace: Duration) async {
+        if groupIsAlive {
+            signalGroup(SIGTERM)
+            let clock = ContinuousClock()
+            let deadline = clock.now + grace
+            while groupIsAlive && clock.now < deadline {
+                await pause(.milliseconds(10))
+            }
+            if groupIsAlive { signalGroup(SIGKILL) }
+            // SIGKILL cannot be caught; bounded only against a stuck kernel.
+            let killed = clock.now
+            while groupIsAlive && clock.now - killed < .seconds(2) { await pause(.milliseconds(5)) }
+        }
+        monitor.released(group: pid)
+    }
+
+    /// The synchronous form of `sweep(grace:)`.
+    public func sweepBlocking(grace: Duration) {
+        if groupIsAlive {
+            signalGroup(SIGTERM)
+            let clock = ContinuousClock()
+            let deadline = clock.now + grace
+            while groupIsAlive && clock.now < deadline { usleep(10_000) }
+            if groupIsAlive { signalGroup(SIGKILL) }
+            let killed = clock.now
+            while groupIsAlive && clock.now - killed < .seconds(2) { usleep(5_000) }
+        }
+        monitor.released(group: pid)
+    }
+
+    /// Sends `signal` to every process group flowlua started that may still
+    /// have members: the last resort of a hard stop.
+    public static func signalAllGroups(_ signal: Int32) {
+        ProcessMonitor.shared.signalAllGroups(signal)
+    }
+}
+
+/// Sleeps even in a canceled task: teardown must take its time.
+func pause(_ duration: Duration) async {
+    let nanoseconds = Int(duration.components.seconds) * 1_000_000_000
+        + Int(duration.components.attoseconds / 1_000_000_000)
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+            continuation.resume()
+        }
+    }
+}
