@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -46,12 +47,26 @@ int flowlua_epoll_add(int epoll, int fd, unsigned long long token) {
     return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
 }
 
+int flowlua_epoll_remove(int epoll, int fd) { return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL); }
+
 int flowlua_epoll_wait(int epoll, unsigned long long *tokens, int max, int timeout_ms) {
     struct epoll_event events[64];
     if (max > 64) max = 64;
     int n = epoll_wait(epoll, events, max, timeout_ms);
     for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
     return n;
+}
+
+int flowlua_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+void flowlua_eventfd_signal(int fd) {
+    eventfd_t one = 1;
+    (void)!write(fd, &one, sizeof one);
+}
+
+void flowlua_eventfd_drain(int fd) {
+    eventfd_t value;
+    (void)!read(fd, &value, sizeof value);
 }
 
 int flowlua_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

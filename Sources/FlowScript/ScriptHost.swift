@@ -8,9 +8,10 @@ import Synchronization
 ///
 /// Evaluates the script with flowlua's stdlib into a `Workflow`, then stays
 /// alive to run its code steps and callbacks for the engine. It is an actor
-/// on a thread of its own (`LuaExecutor`): every call into Lua goes through
+/// on a thread of its own (`ThreadExecutor`): every call into Lua goes through
 /// it, one at a time, while process steps run concurrently elsewhere.
-/// Cancelling the task that awaits a call interrupts the Lua code.
+/// A stop of a code step's attempt, or a callback's time limit, interrupts
+/// the Lua code.
 public actor ScriptHost: CodeExecutor {
     /// The workflow the script declared.
     public nonisolated let workflow: Workflow
@@ -18,13 +19,12 @@ public actor ScriptHost: CodeExecutor {
     private let lua: LuaState
     private let functions: [Int: LuaFunction]
     private let runStep: LuaFunction
-    private let executor: LuaExecutor
+    private let executor: ThreadExecutor
     private let session: CodeSession
     private let gate: CallGate
     private var calls = 0
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    public nonisolated var taskExecutor: (any TaskExecutor)? { executor }
 
     /// Loads and evaluates the script at `path`.
     ///
@@ -68,7 +68,7 @@ public actor ScriptHost: CodeExecutor {
         self.session = session
         self.functions = loader.functions
         self.gate = CallGate(lua.interrupter)
-        self.executor = LuaExecutor()
+        self.executor = ThreadExecutor(name: "flowlua.lua")
     }
 
     deinit { executor.shutdown() }
@@ -86,11 +86,11 @@ public actor ScriptHost: CodeExecutor {
             "run_dir": .string(context.folder.path),
             "step": .string(context.stepName),
             "attempt": .integer(context.attempt),
-            "__logpath": .string(context.logs.stdout.path),
+            "__logpath": .string(context.logs.stdout),
         ]
         session.context = context
         defer { session.context = nil }
-        let outcome = await interruptible(timeout: nil) { () throws(LuaError) -> [LuaValue] in
+        let outcome = interruptible(stop: context.stop, timeout: nil) { () throws(LuaError) -> [LuaValue] in
             try lua.call(runStep, [.function(function), fields])
         }
         switch outcome {
@@ -114,7 +114,7 @@ public actor ScriptHost: CodeExecutor {
     public func call(_ callback: FunctionReference, event: CallbackEvent) async -> String? {
         guard let function = functions[callback.id] else { return "callback function not found" }
         let arguments = Self.arguments(for: event)
-        let outcome = await interruptible(timeout: session.callbackTimeout) { () throws(LuaError) -> [LuaValue] in
+        let outcome = interruptible(stop: nil, timeout: session.callbackTimeout) { () throws(LuaError) -> [LuaValue] in
             try lua.call(function, arguments)
         }
         switch outcome {
@@ -133,14 +133,17 @@ public actor ScriptHost: CodeExecutor {
         case interrupted(timedOut: Bool)
     }
 
-    /// Runs `body` (a call into Lua) so that cancelling the current task, or
+    /// Runs `body` (a call into Lua) so that a stop of the attempt, or
     /// `timeout` passing, interrupts it. A request is tied to this call: one
     /// that arrives after it ended never reaches the next.
-    private func interruptible(timeout: Duration?, _ body: () throws(LuaError) -> [LuaValue]) async -> Outcome {
+    private func interruptible(stop: StopHandle?, timeout: Duration?,
+                               _ body: () throws(LuaError) -> [LuaValue]) -> Outcome {
         calls += 1
         let (call, gate, interrupter) = (calls, gate, lua.interrupter)
         gate.begin(call)
         defer { gate.end() }
+        stop?.onStop { gate.interrupt(call) }
+        defer { stop?.clear() }
         let timer = timeout.map { timeout in
             Task.detached {
                 try? await Task.sleep(for: timeout)
@@ -148,17 +151,12 @@ public actor ScriptHost: CodeExecutor {
             }
         }
         defer { timer?.cancel() }
-        return await withTaskCancellationHandler {
-            // A cancel that came before `active` was set is seen here.
-            if Task.isCancelled { return .interrupted(timedOut: false) }
-            do throws(LuaError) {
-                let results = try body()
-                return interrupter.isRequested ? .interrupted(timedOut: !Task.isCancelled) : .success(results)
-            } catch {
-                return interrupter.isRequested ? .interrupted(timedOut: !Task.isCancelled) : .failure(error)
-            }
-        } onCancel: {
-            gate.interrupt(call)
+        if stop?.isStopped == true { return .interrupted(timedOut: false) }
+        do throws(LuaError) {
+            let results = try body()
+            return interrupter.isRequested ? .interrupted(timedOut: stop == nil) : .success(results)
+        } catch {
+            return interrupter.isRequested ? .interrupted(timedOut: stop == nil) : .failure(error)
         }
     }
 
@@ -166,13 +164,7 @@ public actor ScriptHost: CodeExecutor {
 
     private func failure(_ message: String, stderr: String? = nil, stdout: String, context: StepContext) -> CodeOutcome {
         let report = stderr ?? message + "\n"
-        if let handle = try? FileHandle(forWritingTo: context.logs.stderr) {
-            _ = try? handle.seekToEnd()
-            try? handle.write(contentsOf: Data(report.utf8))
-            try? handle.close()
-        } else {
-            try? report.write(to: context.logs.stderr, atomically: false, encoding: .utf8)
-        }
+        RunFolder.append(report, to: context.logs.stderr)
         return CodeOutcome(result: ExecResult(exitCode: nil, stdout: stdout, stderr: report, error: message))
     }
 
@@ -243,8 +235,8 @@ public actor ScriptHost: CodeExecutor {
         return changes
     }
 
-    private static func read(_ url: URL) -> String {
-        (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    private static func read(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }
 }
 

@@ -13,6 +13,7 @@ struct Progress: Sendable {
     var summaryLimit = 50
 
     func show(_ event: RunEvent, workflow: Workflow) {
+        if quiet, !event.shownWhenQuiet { return }
         switch event {
         case .runStarted(let id, let folder, let steps):
             say("run \(id): workflow '\(workflow.name)', \(steps) step\(steps == 1 ? "" : "s"), folder \(Self.relative(folder))")
@@ -80,5 +81,16 @@ struct Progress: Sendable {
     static func relative(_ path: String) -> String {
         let cwd = FileManager.default.currentDirectoryPath + "/"
         return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
+    }
+}
+
+extension RunEvent {
+    /// Errors and a cancel are shown even with `--quiet`.
+    var shownWhenQuiet: Bool {
+        switch self {
+        case .stepFinished(_, _, let status, _, _): status != .success && status != .canceled
+        case .callbackFailed, .runCanceling: true
+        default: false
+        }
     }
 }

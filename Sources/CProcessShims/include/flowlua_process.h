@@ -22,9 +22,18 @@ int flowlua_pidfd_open(pid_t pid);
 int flowlua_epoll_create(void);
 /// Watches `fd` for readability; `token` comes back from `flowlua_epoll_wait`.
 int flowlua_epoll_add(int epoll, int fd, unsigned long long token);
+/// Stops watching `fd`. Needed before closing it: an fd duplicated into a
+/// child that has not exec'd yet keeps the registration alive otherwise.
+int flowlua_epoll_remove(int epoll, int fd);
 /// Waits up to `timeout_ms` (-1: forever) for at most `max` ready fds and
 /// stores their tokens; returns how many, or -1 with errno.
 int flowlua_epoll_wait(int epoll, unsigned long long *tokens, int max, int timeout_ms);
+
+/// An eventfd (close-on-exec, non-blocking) for waking a thread in epoll.
+int flowlua_eventfd(void);
+/// Adds one to an eventfd / reads it back to zero.
+void flowlua_eventfd_signal(int fd);
+void flowlua_eventfd_drain(int fd);
 
 /// An anonymous in-memory file (memfd), close-on-exec, for capturing output.
 int flowlua_memfd(const char *name);

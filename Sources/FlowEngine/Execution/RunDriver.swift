@@ -44,18 +44,21 @@ extension Resources {
 /// cancels are handled as the events they are.
 ///
 /// The driver owns the run's mutable state (its schedule, step states and
-/// run variables) and reacts to one stream of events: an attempt finished,
-/// a retry is due, an attempt ran out of time, the run was canceled. Steps
-/// run as tasks of their own; stopping one cancels its task, which stops
-/// its processes or interrupts its Lua code.
+/// run variables) and reacts to what happens: an attempt ended, a retry is
+/// due, an attempt ran out of time, the run was canceled. Each attempt is a
+/// task that prefers the driver's own thread, where its processes are also
+/// reaped: a no-op step runs without a single hop between threads. Stopping an attempt
+/// triggers its `StopHandle`, which stops its processes or interrupts its
+/// Lua code.
 public actor RunDriver {
+    private let executor = ThreadExecutor(name: "flowlua.driver")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     private let plan: Plan
     private let options: RunOptions
     private let code: (any CodeExecutor)?
     private let observe: @Sendable (RunEvent) -> Void
     private let logger: Logger
-    private let events: AsyncStream<Wake>
-    private let wake: AsyncStream<Wake>.Continuation
 
     private var schedule: Schedule
     private var run = StateRecord()
@@ -64,8 +67,9 @@ public actor RunDriver {
     private var attempts: [Int]
     private var vars: [String: Value] = [:]
     private var folder: RunFolder?
-    /// The task of each running attempt.
-    private var running: [Int: Task<Void, Never>] = [:]
+    /// Steps with an attempt running, and how to stop each.
+    private var running: Set<Int> = []
+    private var stops: [Int: StopHandle] = [:]
     /// Timeouts of running attempts, and retry delays of failed ones.
     private var timers: [Int: Task<Void, Never>] = [:]
     /// Steps whose retry delay has passed, waiting for a slot.
@@ -74,13 +78,11 @@ public actor RunDriver {
     private var used = Resources.none
     private var canceling = false
     private var callbacks: [Task<Void, Never>] = []
-
-    private enum Wake: Sendable {
-        case finished(Int, attempt: Int, ExecResult, changes: [String: Value?])
-        case retryDue(Int)
-        case timedOut(Int, attempt: Int)
-        case cancel
-    }
+    /// Resumed when the last step has ended.
+    private var done: CheckedContinuation<Void, Never>?
+    /// Set while `launch` runs, so that an attempt ending inside it does
+    /// not start a nested `launch`.
+    private var pumping = false
 
     public init(plan: Plan, options: RunOptions, code: (any CodeExecutor)?, logger: Logger,
                 observe: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
@@ -89,7 +91,6 @@ public actor RunDriver {
         self.code = code
         self.logger = logger
         self.observe = observe
-        (events, wake) = AsyncStream.makeStream(of: Wake.self)
         let count = plan.workflow.steps.count
         schedule = Schedule(dependencies: plan.dependencies, policy: options.policy)
         states = Array(repeating: StateRecord(), count: count)
@@ -101,8 +102,10 @@ public actor RunDriver {
     /// and marked canceled, and `run` returns a canceled report. Safe to
     /// call from any thread, any number of times.
     public nonisolated func cancel() {
-        wake.yield(.cancel)
+        Task { await cancelRun() }
     }
+
+    deinit { executor.shutdown() }
 
     /// Creates the run folder, stages the inputs, runs every step that can
     /// run, and reports how each ended. Cancelling the calling task cancels
@@ -122,13 +125,9 @@ public actor RunDriver {
         await callWorkflow(plan.workflow.callbacks.onStart, "on_start", status: .running)
 
         await withTaskCancellationHandler {
-            launch()
-            if !isDone {
-                for await event in events {
-                    handle(event)
-                    launch()
-                    if isDone { break }
-                }
+            await withCheckedContinuation { continuation in
+                done = continuation
+                pump()
             }
         } onCancel: {
             cancel()
@@ -142,32 +141,54 @@ public actor RunDriver {
         running.isEmpty && timers.isEmpty && retryQueue.isEmpty && !schedule.hasReady
     }
 
-    private func handle(_ event: Wake) {
-        switch event {
-        case .finished(let index, let attempt, let result, let changes):
-            guard attempt == attempts[index], running[index] != nil else { return }
-            attemptEnded(index, result, changes: changes)
-        case .retryDue(let index):
-            timers[index] = nil
-            if canceling { close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry") } else { retryQueue.append(index) }
-        case .timedOut(let index, let attempt):
-            guard attempt == attempts[index], let task = running[index] else { return }
-            timedOut.insert(index)
-            task.cancel()
-        case .cancel:
-            guard !canceling else { return }
-            canceling = true
-            schedule.cancel()
-            observe(.runCanceling)
-            for task in running.values { task.cancel() }
-            for index in retryQueue { close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry") }
-            retryQueue.removeAll()
-            for (index, timer) in timers where running[index] == nil {
-                timer.cancel()
-                timers[index] = nil
-                close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry")
-            }
+    /// Starts what may start, and ends the run when nothing is left.
+    private func pump() {
+        guard !pumping else { return }
+        pumping = true
+        launch()
+        pumping = false
+        if isDone, let done {
+            self.done = nil
+            done.resume()
         }
+    }
+
+    private func attemptEnded(_ index: Int, attempt: Int, _ result: ExecResult, changes: [String: Value?]) {
+        guard attempt == attempts[index], running.contains(index) else { return }
+        ended(index, result, changes: changes)
+        pump()
+    }
+
+    private func retryDue(_ index: Int) {
+        guard timers.removeValue(forKey: index) != nil else { return }
+        if canceling {
+            close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry")
+        } else {
+            retryQueue.append(index)
+        }
+        pump()
+    }
+
+    private func timedOut(_ index: Int, attempt: Int) {
+        guard attempt == attempts[index], running.contains(index) else { return }
+        timedOut.insert(index)
+        stops[index]?.stop()
+    }
+
+    private func cancelRun() {
+        guard !canceling, done != nil else { return }
+        canceling = true
+        schedule.cancel()
+        observe(.runCanceling)
+        for stop in stops.values { stop.stop() }
+        for index in retryQueue { close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry") }
+        retryQueue.removeAll()
+        for (index, timer) in timers where !running.contains(index) {
+            timer.cancel()
+            timers[index] = nil
+            close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry")
+        }
+        pump()
     }
 
     /// Starts every step that may start now.
@@ -197,30 +218,41 @@ public actor RunDriver {
         timedOut.remove(index)
         if attempt > 1 { markAttempt(attempt, of: step, in: folder) }
         observe(.stepStarted(step: step.name, index: index, attempt: attempt))
-        let context = context(for: index, attempt: attempt, folder: folder)
+        let stop = StopHandle()
+        stops[index] = stop
+        var context = context(for: index, attempt: attempt, folder: folder)
+        context.stop = stop
+        context.monitor = executor.monitor
         let onStart = attempt == 1 ? step.info.callbacks.onStart : nil
         let snapshot = onStart.map { _ in StepSnapshot(name: step.name, status: .running, attempt: attempt) }
         let event = snapshot.map { callbackEvent(.step, status: .running, step: $0) }
-        let (code, vars, wake) = (self.code, self.vars, self.wake)
-        let preferred: (any TaskExecutor)? = if case .code = step { code?.taskExecutor } else { nil }
-        running[index] = Task(executorPreference: preferred) {
-            if let onStart, let event, let code, let failure = await code.call(onStart, event: event) {
-                wake.yield(.finished(index, attempt: attempt, ExecResult(exitCode: nil, error: "on_start: \(failure)"), changes: [:]))
-                return
-            }
-            let (result, changes) = await Self.execute(step, context: context, code: code, vars: vars)
-            wake.yield(.finished(index, attempt: attempt, result, changes: changes))
+        running.insert(index)
+        // Preferring the driver's thread keeps the whole attempt there: the
+        // exit of its process resumes it without a hop through the pool.
+        Task(executorPreference: executor) {
+            await self.perform(index, attempt: attempt, step: step, context: context, onStart: onStart, event: event)
         }
         if let timeout = step.info.timeout {
             timers[index] = Task {
                 try? await Task.sleep(for: .seconds(timeout))
-                if !Task.isCancelled { wake.yield(.timedOut(index, attempt: attempt)) }
+                if !Task.isCancelled { timedOut(index, attempt: attempt) }
             }
         }
     }
 
-    /// Runs one attempt of a step on its worker, off the actor.
-    private static func execute(_ step: Step, context: StepContext, code: (any CodeExecutor)?,
+    private func perform(_ index: Int, attempt: Int, step: Step, context: StepContext,
+                         onStart: FunctionReference?, event: CallbackEvent?) async {
+        if let onStart, let event, let code, let failure = await code.call(onStart, event: event) {
+            attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "on_start: \(failure)"), changes: [:])
+            return
+        }
+        let (result, changes) = await Self.execute(step, context: context, code: code, vars: vars)
+        attemptEnded(index, attempt: attempt, result, changes: changes)
+    }
+
+    /// Runs one attempt of a step on its worker: a process step on the
+    /// driver's thread (it only waits), a code step on the script's.
+    nonisolated(nonsending) private static func execute(_ step: Step, context: StepContext, code: (any CodeExecutor)?,
                                 vars: [String: Value]) async -> (ExecResult, [String: Value?]) {
         switch step {
         case .container(let container):
@@ -234,9 +266,10 @@ public actor RunDriver {
         }
     }
 
-    private func attemptEnded(_ index: Int, _ result: ExecResult, changes: [String: Value?]) {
+    private func ended(_ index: Int, _ result: ExecResult, changes: [String: Value?]) {
         guard let folder else { return }
-        running[index] = nil
+        running.remove(index)
+        stops[index] = nil
         timers.removeValue(forKey: index)?.cancel()
         let step = plan.workflow.steps[index]
         used = used - Resources(step.info)
@@ -244,7 +277,7 @@ public actor RunDriver {
         if timedOut.contains(index), let timeout = step.info.timeout {
             result.error = "timed out after \(Self.seconds(timeout))"
         } else if result.succeeded {
-            let variables = context(for: index, attempt: attempts[index], folder: folder).variables
+            let variables = variables(for: index, folder: folder)
             for output in plan.outputs[index] {
                 let path = (try? variables.substitute(output)) ?? output
                 if !folder.exists(path) {
@@ -263,10 +296,9 @@ public actor RunDriver {
             results[index] = result
             let delay = step.info.delay(beforeRetry: attempts[index])
             observe(.stepRetrying(step: step.name, index: index, attempt: attempts[index], delay: delay, result: result))
-            let wake = self.wake
             timers[index] = Task {
                 try? await Task.sleep(for: .seconds(delay))
-                wake.yield(.retryDue(index))
+                if !Task.isCancelled { retryDue(index) }
             }
         } else {
             close(index, as: .error, result: result)
@@ -339,7 +371,6 @@ public actor RunDriver {
         }
         observe(.runFinished(status: final, duration: run.duration() ?? 0))
         logger.info("run finished", metadata: ["run": "\(folder.id)", "status": "\(final.rawValue)"])
-        wake.finish()
         return RunReport(id: folder.id, folder: folder.path, status: final, run: run,
                          steps: plan.workflow.steps.indices.map {
                              StepReport(name: plan.workflow.steps[$0].name, state: states[$0],
@@ -365,25 +396,25 @@ public actor RunDriver {
 
     private func context(for index: Int, attempt: Int, folder: RunFolder) -> StepContext {
         let step = plan.workflow.steps[index]
-        let worker = plan.workers[index]
-        let variables = Variables(
-            runVars: vars, parameters: plan.arguments, workerVars: worker.vars,
-            builtins: ["run_id": folder.id, "run_dir": folder.path, "step": step.name, "workflow": plan.workflow.name])
         return StepContext(runID: folder.id, folder: folder, stepName: step.name, attempt: attempt,
-                           variables: variables, environment: worker.env.merging(step.info.env) { $1 },
+                           variables: variables(for: index, folder: folder),
+                           environment: plan.workers[index].env.merging(step.info.env) { $1 },
                            logs: folder.logs(for: step.name), killGrace: options.killGrace)
+    }
+
+    /// What `${name}` means in a step right now.
+    private func variables(for index: Int, folder: RunFolder) -> Variables {
+        Variables(runVars: vars, parameters: plan.arguments, workerVars: plan.workers[index].vars,
+                  builtins: ["run_id": folder.id, "run_dir": folder.path, "step": plan.workflow.steps[index].name,
+                             "workflow": plan.workflow.name])
     }
 
     /// Separates attempts in a retried step's logs.
     private func markAttempt(_ attempt: Int, of step: Step, in folder: RunFolder) {
-        let line = Data("--- flowlua: attempt \(attempt) of \(step.info.retries + 1) ---\n".utf8)
+        let line = "--- flowlua: attempt \(attempt) of \(step.info.retries + 1) ---\n"
         let logs = folder.logs(for: step.name)
-        for url in [logs.stdout, logs.stderr] {
-            guard let handle = try? FileHandle(forWritingTo: url) else { continue }
-            _ = try? handle.seekToEnd()
-            try? handle.write(contentsOf: line)
-            try? handle.close()
-        }
+        RunFolder.append(line, to: logs.stdout)
+        RunFolder.append(line, to: logs.stderr)
     }
 
     private func snapshot(_ index: Int) -> StepSnapshot {

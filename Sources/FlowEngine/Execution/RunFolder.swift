@@ -4,10 +4,16 @@ import Foundation
 /// inputs are staged into it, and step logs are kept under `.logs/`.
 public struct RunFolder: Sendable {
     public let id: String
-    public let url: URL
+    /// The folder's absolute path (kept as text: every step joins paths to it).
+    public let path: String
 
-    public var path: String { url.path }
-    public var logsURL: URL { url.appending(path: ".logs", directoryHint: .isDirectory) }
+    public init(id: String, path: String) {
+        self.id = id
+        self.path = path
+    }
+
+    public var url: URL { URL(fileURLWithPath: path, isDirectory: true) }
+    public var logsPath: String { path + "/.logs" }
 
     /// Where run folders go: `--runs-dir`, else `FLOWLUA_RUNS_DIR`, else `.flowlua/runs`.
     public static func runsDirectory(_ explicit: String?) -> URL {
@@ -26,7 +32,7 @@ public struct RunFolder: Sendable {
     public static func create(in root: URL, id: String = newID()) throws -> RunFolder {
         let url = root.appending(path: id, directoryHint: .isDirectory)
         try FileManager.default.createDirectory(at: url.appending(path: ".logs"), withIntermediateDirectories: true)
-        return RunFolder(id: id, url: url)
+        return RunFolder(id: id, path: url.path)
     }
 
     /// Copies each staged file or folder into the run folder.
@@ -43,12 +49,32 @@ public struct RunFolder: Sendable {
     public func url(for relative: String) -> URL { url.appending(path: relative) }
 
     public func exists(_ relative: String) -> Bool {
-        FileManager.default.fileExists(atPath: url(for: relative).path)
+        FileManager.default.fileExists(atPath: path + "/" + relative)
+    }
+
+    /// Appends `text` to the file at `path`, creating it if need be.
+    public static func append(_ text: String, to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var text = text
+        text.withUTF8 { buffer in _ = write(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// The log files of a step: `.logs/<step>.stdout` and `.stderr`.
-    public func logs(for step: String) -> (stdout: URL, stderr: URL) {
-        let safe = step.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
-        return (logsURL.appending(path: String(safe) + ".stdout"), logsURL.appending(path: String(safe) + ".stderr"))
+    public func logs(for step: String) -> StepLogPaths {
+        let safe = String(step.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+        return StepLogPaths(stdout: logsPath + "/" + safe + ".stdout", stderr: logsPath + "/" + safe + ".stderr")
+    }
+}
+
+/// Where a step's output goes: two files under the run folder's `.logs/`.
+public struct StepLogPaths: Sendable, Hashable {
+    public var stdout: String
+    public var stderr: String
+
+    public init(stdout: String, stderr: String) {
+        self.stdout = stdout
+        self.stderr = stderr
     }
 }

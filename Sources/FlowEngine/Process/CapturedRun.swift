@@ -26,7 +26,7 @@ extension ChildProcess {
         var spec = spec
         spec.standardOutput = out
         spec.standardError = err
-        let child = try ChildProcess.spawn(spec)
+        let child = try ChildProcess.spawn(spec, monitor: .shared)
         var stopped = false
         var termination: Termination
         while true {

@@ -9,14 +9,13 @@ import Synchronization
 /// session of its own, so signalling the group reaches the whole tree: that
 /// is how a canceled or timed-out step leaves nothing behind.
 ///
-/// Started with `posix_spawn` and reaped by the shared `ProcessMonitor`
-/// rather than through swift-subprocess, whose per-process tasks cost about
+/// Started with `posix_spawn` and reaped by a `ProcessMonitor` rather than
+/// through swift-subprocess, whose per-process tasks cost about
 /// 0.3 ms a spawn here: more than the whole budget of a no-op step
 /// (see `bench/README.md`).
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     let pidfd: Int32
-    private let monitor: ProcessMonitor
     private let state = Mutex<State>(.running(waiters: []))
 
     private enum State {
@@ -29,18 +28,14 @@ public final class ChildProcess: Sendable {
         case thread(DispatchSemaphore)
     }
 
-    private init(pid: pid_t, pidfd: Int32, monitor: ProcessMonitor) {
+    private init(pid: pid_t, pidfd: Int32) {
         self.pid = pid
         self.pidfd = pidfd
-        self.monitor = monitor
     }
 
-    /// Starts a process.
-    public static func spawn(_ spec: ProcessSpec) throws(SpawnError) -> ChildProcess {
-        try spawn(spec, monitor: .shared)
-    }
-
-    static func spawn(_ spec: ProcessSpec, monitor: ProcessMonitor) throws(SpawnError) -> ChildProcess {
+    /// Starts a process, reaped by `monitor`: the shared one, or that of
+    /// the `ThreadExecutor` whose thread will await its exit.
+    public static func spawn(_ spec: ProcessSpec, monitor: ProcessMonitor = .shared) throws(SpawnError) -> ChildProcess {
         let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         let envp = spec.environment.map { strdup($0) } + [nil]
         defer {
@@ -49,9 +44,9 @@ public final class ChildProcess: Sendable {
         }
         var pid: pid_t = 0
         let rc = flowlua_spawn(&pid, spec.executable, argv, envp, spec.workingDirectory,
-                               spec.standardInput ?? monitor.devNull,
-                               spec.standardOutput ?? monitor.devNull,
-                               spec.standardError ?? monitor.devNull)
+                               spec.standardInput ?? ProcessMonitor.devNull,
+                               spec.standardOutput ?? ProcessMonitor.devNull,
+                               spec.standardError ?? ProcessMonitor.devNull)
         guard rc == 0 else {
             throw SpawnError(executable: spec.executable, workingDirectory: spec.workingDirectory, code: rc)
         }
@@ -63,7 +58,7 @@ public final class ChildProcess: Sendable {
             waitpid(pid, &status, 0)
             throw SpawnError(executable: spec.executable, code: code)
         }
-        let child = ChildProcess(pid: pid, pidfd: pidfd, monitor: monitor)
+        let child = ChildProcess(pid: pid, pidfd: pidfd)
         try monitor.watch(child)
         return child
     }
@@ -72,7 +67,7 @@ public final class ChildProcess: Sendable {
 
     /// Waits for the process to end. Cancelling the waiting task does not
     /// stop the process: use `terminate(grace:)` for that.
-    public func termination() async -> Termination {
+    nonisolated(nonsending) public func termination() async -> Termination {
         await withCheckedContinuation { continuation in
             let ended: Termination? = state.withLock { state in
                 switch state {
@@ -159,7 +154,7 @@ public final class ChildProcess: Sendable {
     /// Makes sure nothing of the group outlives the process: once the leader
     /// has ended, members still running (`sleep 60 &`) get SIGTERM, then
     /// SIGKILL after `grace`. Costs one syscall when the group is empty.
-    public func sweep(grace: Duration) async {
+    nonisolated(nonsending) public func sweep(grace: Duration) async {
         if groupIsAlive {
             signalGroup(SIGTERM)
             let clock = ContinuousClock()
@@ -172,7 +167,7 @@ public final class ChildProcess: Sendable {
             let killed = clock.now
             while groupIsAlive && clock.now - killed < .seconds(2) { await pause(.milliseconds(5)) }
         }
-        monitor.released(group: pid)
+        ProcessMonitor.released(group: pid)
     }
 
     /// The synchronous form of `sweep(grace:)`.
@@ -186,18 +181,18 @@ public final class ChildProcess: Sendable {
             let killed = clock.now
             while groupIsAlive && clock.now - killed < .seconds(2) { usleep(5_000) }
         }
-        monitor.released(group: pid)
+        ProcessMonitor.released(group: pid)
     }
 
     /// Sends `signal` to every process group flowlua started that may still
     /// have members: the last resort of a hard stop.
     public static func signalAllGroups(_ signal: Int32) {
-        ProcessMonitor.shared.signalAllGroups(signal)
+        ProcessMonitor.signalAllGroups(signal)
     }
 }
 
 /// Sleeps even in a canceled task: teardown must take its time.
-func pause(_ duration: Duration) async {
+nonisolated(nonsending) func pause(_ duration: Duration) async {
     let nanoseconds = Int(duration.components.seconds) * 1_000_000_000
         + Int(duration.components.attoseconds / 1_000_000_000)
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -2,37 +2,46 @@ import CProcessShims
 import Foundation
 import Synchronization
 
-/// Reaps every child process flowlua starts, on one thread.
+/// Reaps the child processes started through it.
 ///
-/// Each child's pidfd sits in one epoll set, so an exit costs one wake-up of
-/// this thread however many children run; the thread reaps the child and
-/// hands its termination to the `ChildProcess`. It never calls `wait(-1)`,
-/// so children started by anything else are left alone.
-final class ProcessMonitor: Sendable {
-    static let shared = ProcessMonitor()
-
-    private let epoll: Int32
-    private let watched = Mutex<[UInt64: ChildProcess]>([:])
-    /// Process groups that may still have members: started, and not yet
-    /// confirmed empty by their `ChildProcess`.
-    private let groups = Mutex<Set<pid_t>>([])
-    private let tokens = Atomic<UInt64>(0)
-    /// Opened once for the standard streams nobody asked for.
-    let devNull: Int32
-
-    private init() {
-        _ = flowlua_become_subreaper()
-        epoll = flowlua_epoll_create()
-        devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
-        let thread = Thread { [self] in reap() }
-        thread.name = "flowlua.process-monitor"
+/// Each child's pidfd sits in an epoll set, so an exit costs one wake-up of
+/// the thread that waits on that set, however many children run. The shared
+/// monitor has a thread of its own; a `ThreadExecutor` has a monitor of its
+/// own whose children are reaped on the executor's thread, so the code that
+/// awaits an exit resumes without a hop between threads. Neither ever calls
+/// `wait(-1)`: children started by anything else are left alone.
+public final class ProcessMonitor: Sendable {
+    /// The monitor with a thread of its own, for callers that block.
+    public static let shared: ProcessMonitor = {
+        let monitor = ProcessMonitor(epoll: flowlua_epoll_create())
+        let thread = Thread { monitor.run() }
+        thread.name = "flowlua.reaper"
         thread.start()
+        return monitor
+    }()
+
+    let epoll: Int32
+    private let watched = Mutex<[UInt64: ChildProcess]>([:])
+    private let tokens = Atomic<UInt64>(0)
+
+    /// Process groups that may still have members, of every monitor:
+    /// started, and not yet confirmed empty by their `ChildProcess`.
+    private static let groups = Mutex<Set<pid_t>>([])
+    /// Opened once for the standard streams nobody asked for.
+    static let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+    private static let becameSubreaper: Bool = flowlua_become_subreaper() == 0
+
+    /// A monitor whose children are watched through `epoll`; whoever waits
+    /// on it passes the tokens that fire to `reap(_:)`. Tokens are never 0.
+    init(epoll: Int32) {
+        _ = Self.becameSubreaper
+        self.epoll = epoll
     }
 
     /// Starts watching a child that was just spawned.
     func watch(_ child: ChildProcess) throws(SpawnError) {
         let token = tokens.add(1, ordering: .relaxed).newValue
-        groups.withLock { _ = $0.insert(child.pid) }
+        Self.groups.withLock { _ = $0.insert(child.pid) }
         watched.withLock { $0[token] = child }
         guard flowlua_epoll_add(epoll, child.pidfd, token) == 0 else {
             let code = errno
@@ -41,29 +50,35 @@ final class ProcessMonitor: Sendable {
         }
     }
 
+    /// Reaps the child whose pidfd fired with `token`.
+    func reap(_ token: UInt64) {
+        guard let child = watched.withLock({ $0.removeValue(forKey: token) }) else { return }
+        var status: Int32 = 0
+        while waitpid(child.pid, &status, 0) == -1 && errno == EINTR {}
+        // Before closing: an fd duplicated into a child that has not exec'd
+        // yet would keep the registration, and it would fire forever.
+        flowlua_epoll_remove(epoll, child.pidfd)
+        close(child.pidfd)
+        child.exited(Termination(waitStatus: status))
+    }
+
     /// The group of `pid` has no members left.
-    func released(group pid: pid_t) {
+    static func released(group pid: pid_t) {
         groups.withLock { _ = $0.remove(pid) }
     }
 
     /// Sends `signal` to every process group that may still have members:
     /// the last resort of a hard stop.
-    func signalAllGroups(_ signal: Int32) {
+    static func signalAllGroups(_ signal: Int32) {
         for group in groups.withLock({ $0 }) { kill(-group, signal) }
     }
 
-    private func reap() {
+    private func run() {
         var ready = [UInt64](repeating: 0, count: 64)
         while true {
             let count = flowlua_epoll_wait(epoll, &ready, Int32(ready.count), -1)
             guard count > 0 else { continue }  // EINTR
-            for token in ready[..<Int(count)] {
-                guard let child = watched.withLock({ $0.removeValue(forKey: token) }) else { continue }
-                var status: Int32 = 0
-                while waitpid(child.pid, &status, 0) == -1 && errno == EINTR {}
-                close(child.pidfd)  // also removes it from the epoll set
-                child.exited(Termination(waitStatus: status))
-            }
+            for token in ready[..<Int(count)] { reap(token) }
         }
     }
 }

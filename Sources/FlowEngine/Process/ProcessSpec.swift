@@ -38,10 +38,15 @@ public struct ProcessSpec: Sendable {
 
     /// flowlua's environment with `overrides` applied, as `NAME=value` entries.
     public static func inherited(overriding overrides: [String: String] = [:]) -> [String] {
-        var environment = ProcessInfo.processInfo.environment
+        guard !overrides.isEmpty else { return baseEntries }
+        var environment = base
         environment.merge(overrides) { $1 }
-        return environment.map { "\($0.key)=\($0.value)" }.sorted()
+        return environment.map { "\($0.key)=\($0.value)" }
     }
+
+    /// The environment flowlua started with, read once.
+    private static let base = ProcessInfo.processInfo.environment
+    private static let baseEntries = base.map { "\($0.key)=\($0.value)" }
 }
 
 /// A process that could not be started.

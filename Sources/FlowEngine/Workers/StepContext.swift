@@ -13,12 +13,18 @@ public struct StepContext: Sendable {
     /// The environment for the step's processes, over the inherited one:
     /// the worker's env, then the step's.
     public var environment: [String: String]
-    public var logs: (stdout: URL, stderr: URL)
+    public var logs: StepLogPaths
     /// How long a stopped process gets between SIGTERM and SIGKILL.
     public var killGrace: Duration
+    /// Where the worker registers what stops this attempt.
+    public var stop: StopHandle
+    /// Reaps the processes the attempt starts: that of the thread that
+    /// awaits them, so an exit resumes the step without a thread hop.
+    public var monitor: ProcessMonitor
 
     public init(runID: String, folder: RunFolder, stepName: String, attempt: Int = 1, variables: Variables,
-                environment: [String: String], logs: (stdout: URL, stderr: URL), killGrace: Duration = .seconds(5)) {
+                environment: [String: String], logs: StepLogPaths, killGrace: Duration = .seconds(5),
+                stop: StopHandle = StopHandle(), monitor: ProcessMonitor = .shared) {
         self.runID = runID
         self.folder = folder
         self.stepName = stepName
@@ -27,17 +33,17 @@ public struct StepContext: Sendable {
         self.environment = environment
         self.logs = logs
         self.killGrace = killGrace
+        self.stop = stop
+        self.monitor = monitor
     }
 }
 
 /// Runs code steps and callbacks: implemented by whoever owns the script's
 /// Lua state, the engine's only view of Lua.
 ///
-/// Cancelling the task that awaits `run` or `call` interrupts the Lua code.
+/// A code step stops (its Lua code is interrupted) when its context's
+/// `stop` handle is triggered.
 public protocol CodeExecutor: Sendable {
-    /// Where a task that runs a code step should start, to save a hop.
-    var taskExecutor: (any TaskExecutor)? { get }
-
     /// Runs a code step; `vars` are the run variables as the step starts.
     func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> CodeOutcome
 

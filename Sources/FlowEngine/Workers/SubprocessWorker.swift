@@ -2,16 +2,16 @@ import FlowModel
 import Foundation
 
 /// Runs a container step's commands on the host, each through `/bin/sh -c`
-/// in the run folder, in a session of its own: cancelling the running task
-/// (a timeout, Ctrl-C) stops the whole process tree, SIGTERM then SIGKILL,
-/// and nothing a command started outlives the step.
+/// in the run folder, in a session of its own: a stop (a timeout, Ctrl-C)
+/// ends the whole process tree, SIGTERM then SIGKILL, and nothing a command
+/// started outlives the step.
 public struct SubprocessWorker: Sendable {
     /// How much of each log the result keeps (the tail).
     public var keep = 1 << 20
 
     public init() {}
 
-    public func run(_ step: ContainerStep, context: StepContext) async -> ExecResult {
+    nonisolated(nonsending) public func run(_ step: ContainerStep, context: StepContext) async -> ExecResult {
         var commands: [String] = []
         for (i, command) in step.commands.enumerated() {
             do { commands.append(try context.variables.substitute(command)) } catch {
@@ -27,25 +27,24 @@ public struct SubprocessWorker: Sendable {
 
         var failure: (code: Int32?, message: String, index: Int)?
         for (i, command) in commands.enumerated() {
-            if Task.isCancelled {
-                failure = (nil, "canceled before command \(i + 1)", i)
+            if context.stop.isStopped {
+                failure = (nil, "stopped before command \(i + 1)", i)
                 break
             }
             var spec = ProcessSpec.shell(command, environment: environment, workingDirectory: context.folder.path)
             spec.standardOutput = logs.stdout
             spec.standardError = logs.stderr
             let child: ChildProcess
-            do { child = try ChildProcess.spawn(spec) } catch {
+            do { child = try ChildProcess.spawn(spec, monitor: context.monitor) } catch {
                 failure = (nil, "command \(i + 1) could not start: \(error)", i)
                 break
             }
-            let termination = await withTaskCancellationHandler {
-                await child.termination()
-            } onCancel: {
-                child.terminate(grace: context.killGrace)
-            }
-            await child.sweep(grace: context.killGrace)
-            if termination.succeeded && !Task.isCancelled { continue }
+            let grace = context.killGrace
+            context.stop.onStop { child.terminate(grace: grace) }
+            let termination = await child.termination()
+            context.stop.clear()
+            await child.sweep(grace: grace)
+            if termination.succeeded && !context.stop.isStopped { continue }
             failure = (termination.code, "command \(i + 1) \(termination): \(command)", i)
             break
         }
@@ -64,17 +63,17 @@ struct StepLogs {
     let stderr: Int32
     private let start: (stdout: off_t, stderr: off_t)
 
-    init(_ urls: (stdout: URL, stderr: URL)) throws(POSIXError) {
-        stdout = try Self.open(urls.stdout)
-        do { stderr = try Self.open(urls.stderr) } catch {
+    init(_ paths: StepLogPaths) throws(POSIXError) {
+        stdout = try Self.open(paths.stdout)
+        do { stderr = try Self.open(paths.stderr) } catch {
             Glibc.close(stdout)
             throw error
         }
         start = (lseek(stdout, 0, SEEK_END), lseek(stderr, 0, SEEK_END))
     }
 
-    private static func open(_ url: URL) throws(POSIXError) -> Int32 {
-        let fd = Glibc.open(url.path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    private static func open(_ path: String) throws(POSIXError) -> Int32 {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         return fd
     }
