@@ -62,4 +62,25 @@ struct ScheduleTests {
         #expect(schedule.next(admit: { _ in false }) == nil)
         #expect(schedule.next() == 0)
     }
+
+    @Test func aStepThatDoesNotFitDoesNotHoldBackLaterOnes() {
+        var schedule = Schedule(dependencies: [[], [], []])
+        #expect(schedule.next(admit: { $0 != 0 }) == 1)
+        #expect(schedule.next(admit: { $0 != 0 }) == 2)
+        #expect(schedule.next() == 0, "the refused step is offered again")
+        #expect(schedule.next() == nil)
+    }
+
+    @Test func aCanceledRunClosesPendingStepsAsCanceled() {
+        var schedule = Schedule(dependencies: [[], [0], [1]])
+        let first = schedule.next()
+        #expect(first == 0)
+        schedule.cancel()
+        #expect(schedule.next() == nil)
+        schedule.finish(0, as: .canceled)
+        #expect(schedule.closePending(as: .canceled, reason: "canceled before it started") == [1, 2])
+        #expect(schedule.status == [.canceled, .canceled, .canceled])
+        #expect(schedule.reasons[1] == "canceled before it started")
+        #expect(schedule.isFinished)
+    }
 }

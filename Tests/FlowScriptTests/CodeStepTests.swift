@@ -6,14 +6,8 @@ import Testing
 
 @Suite("Code steps and callbacks run in the script's Lua state")
 struct CodeStepTests {
-    func run(_ source: String, arguments: [String] = []) async throws -> (RunReport, [RunEvent]) {
-        let folder = try ScriptFolder(source)
-        let host = try folder.load()
-        let plan = try Plan(host.workflow, arguments: try Arguments.bind(host.workflow.parameters, assignments: arguments))
-        let events = Events()
-        let driver = RunDriver(plan: plan, options: RunOptions(runsDirectory: folder.url.appending(path: "runs"), jobs: 2),
-                               code: host, logger: .init(label: "test"), observe: { events.add($0) })
-        return (try await driver.run(), events.all)
+    func run(_ source: String, arguments: [String] = [], name: String = #function) async throws -> (RunReport, [RunEvent]) {
+        try await runScript(source, arguments: arguments, name: name)
     }
 
     @Test func codeStepsSeeParamsAndSetVarsForLaterSteps() async throws {
@@ -92,14 +86,3 @@ struct CodeStepTests {
     }
 }
 
-final class Events: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [RunEvent] = []
-    func add(_ event: RunEvent) { lock.withLock { events.append(event) } }
-    var all: [RunEvent] { lock.withLock { events } }
-}
-
-extension RunReport {
-    func step(_ name: String) -> StepReport? { steps.first { $0.name == name } }
-    func file(_ relative: String) -> String? { try? String(contentsOfFile: folder + "/" + relative, encoding: .utf8) }
-}

@@ -137,6 +137,37 @@ struct WorkflowLoaderTests {
         #expect(top.error() == "\(top.script):1: nmae: unknown field")
     }
 
+    @Test func resourcesRetriesAndTimeoutsAreChecked() throws {
+        func error(_ fields: String) throws -> String {
+            try ScriptFolder("workflow { name = 'x', steps = {\n container 'a' { commands = { 'true' }, \(fields) } } }",
+                             name: "resources\(fields.filter(\.isLetter))").error()
+        }
+        #expect(try error("memory = 'lots'").hasSuffix(":2: steps[1].memory: expected a size like \"512M\" or \"2G\", got 'lots'"))
+        #expect(try error("memory = 2048").hasSuffix(":2: steps[1].memory: expected string, got number"))
+        #expect(try error("cpus = 0").hasSuffix(":2: steps[1].cpus: must be more than 0"))
+        #expect(try error("retries = -1").hasSuffix(":2: steps[1].retries: must be 0 or more"))
+        #expect(try error("retry_delay = -2").hasSuffix(":2: steps[1].retry_delay: must be 0 or more seconds"))
+        #expect(try error("timeout = 0").hasSuffix(":2: steps[1].timeout: must be more than 0 seconds"))
+        #expect(try error("on_success = 'print'").hasSuffix(":2: steps[1].on_success: expected function, got string"))
+    }
+
+    @Test func stepCallbacksAreKept() throws {
+        let folder = try ScriptFolder("""
+            workflow { name = "x", steps = {
+              container "a" { commands = { "true" },
+                on_start = function(step) end, on_success = function(step) end,
+                on_failure = function(step, err) end, on_cancel = function(step) end },
+              container "b" { commands = { "true" } },
+            } }
+            """)
+        let steps = try folder.load().workflow.steps
+        let callbacks = steps[0].info.callbacks
+        #expect(callbacks.onStart?.location == "\(folder.script):3")
+        #expect(callbacks.onSuccess != nil && callbacks.onFailure?.location == "\(folder.script):4")
+        #expect(callbacks.onCancel != nil)
+        #expect(steps[1].info.callbacks == Callbacks())
+    }
+
     @Test func parameterDeclarationsAreChecked() throws {
         let badDefault = try ScriptFolder("workflow { name = 'x', steps = {}, parameters = {\n param.int 'n' { default = 'ten' } } }")
         #expect(badDefault.error() == "\(badDefault.script):2: parameters[1].default: expected an integer, got string 'ten'")

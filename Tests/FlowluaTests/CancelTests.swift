@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@Suite("Ctrl-C and SIGTERM cancel a run", .serialized)
+struct CancelTests {
+    /// Starts flowlua on a script, sends `signals` once `ready` appears in
+    /// its run folder, and waits for it.
+    func interrupt(_ script: String, signals: [Int32], gap: Double = 0.3) throws -> (Outcome, URL, Double) {
+        let folder = try scratch()
+        let file = folder.appending(path: "flow.lua")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: flowluaBinary)
+        process.arguments = [file.path, "--runs-dir", "runs", "--grace", "1"]
+        process.currentDirectoryURL = folder
+        let err = Pipe(), out = Pipe()
+        process.standardError = err
+        process.standardOutput = out
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: folder.appending(path: "ready").path) {
+            usleep(20_000)
+        }
+        let sent = Date()
+        for (i, signal) in signals.enumerated() {
+            if i > 0 { usleep(UInt32(gap * 1_000_000)) }
+            kill(process.processIdentifier, signal)
+        }
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                        stderr: String(decoding: stderr, as: UTF8.self)), folder, Date().timeIntervalSince(sent))
+    }
+
+    static func script(_ marker: String, trapTerm: Bool = false) -> String {
+        let trap = trapTerm ? "trap '' TERM; " : ""
+        return """
+            workflow { name = "long", steps = {
+              container "sleeper" { commands = { "\(trap)touch ../../ready; sleep \(marker) & \(trap)sleep \(marker); wait" } },
+              container "after" { after = { "sleeper" }, commands = { "touch after.txt" } },
+            }, on_cancel = function(run) print("on_cancel " .. run.status) end }
+            """
+    }
+
+    @Test func ctrlCStopsTheStepsAndExits130() throws {
+        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let (result, folder, took) = try interrupt(Self.script(marker), signals: [SIGINT])
+        #expect(result.status == 130)
+        #expect(took < 3)
+        #expect(result.stdout == "on_cancel canceled\n")
+        #expect(result.stderr.contains("flowlua: interrupted: canceling the run (again to stop at once)"))
+        #expect(result.stderr.contains("  sleeper  canceled "))
+        #expect(result.stderr.contains("  after    canceled -"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appending(path: "runs").path + "/after.txt"))
+        #expect(living("sleep \(marker)").isEmpty)
+    }
+
+    @Test func sigtermExits143() throws {
+        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let (result, _, _) = try interrupt(Self.script(marker), signals: [SIGTERM])
+        #expect(result.status == 143)
+        #expect(result.stderr.contains("terminated: canceling the run"))
+        #expect(living("sleep \(marker)").isEmpty)
+    }
+
+    @Test func aSecondCtrlCStopsAtOnce() throws {
+        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        // The step ignores SIGTERM, so the first Ctrl-C waits out the grace period.
+        let (result, _, took) = try interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT, SIGINT], gap: 0.2)
+        #expect(result.status == 130)
+        #expect(took < 0.9, "the second Ctrl-C does not wait for the 1 s grace")
+        #expect(result.stderr.contains("flowlua: stopping at once"))
+        usleep(100_000)
+        #expect(living("sleep \(marker)").isEmpty)
+    }
+
+    @Test func onlyOneCtrlCWaitsForTheGraceThenKills() throws {
+        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let (result, _, took) = try interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT])
+        #expect(result.status == 130)
+        #expect(took >= 0.9 && took < 4, "SIGKILL after the 1 s grace: took \(took)")
+        #expect(living("sleep \(marker)").isEmpty)
+    }
+
+    /// Living processes whose command line starts with `prefix`.
+    func living(_ prefix: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { entry in
+            guard Int32(entry) != nil,
+                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  String(decoding: cmdline, as: UTF8.self).replacingOccurrences(of: "\0", with: " ").hasPrefix(prefix),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")")
+            else { return false }
+            return stat[stat.index(close, offsetBy: 2)] != "Z"
+        }
+    }
+}
