@@ -44,15 +44,19 @@ public actor ScriptHost: CodeExecutor {
             try Stdlib.install(in: lua, scriptDirectory: directory, searchPath: searchPath)
             try session.register(in: lua)
             let chunk = try lua.load(contentsOf: path)
-            let results = try lua.call(chunk)
-            var declared = results.first.flatMap { $0["__kind"].stringValue == "workflow" ? $0 : nil } ?? .nil
-            if declared.isNil {
-                declared = try lua.run("return require('flowlua.dsl').declared", chunkName: "=[flowlua]").first ?? .nil
-            }
-            guard !declared.isNil else {
+            try lua.callIgnoringResults(chunk)
+            let taken = try lua.run("""
+                local dsl = require('flowlua.dsl')
+                local declared = dsl.declared
+                dsl.declared = nil
+                if declared == nil then return nil end
+                return dsl.take(declared)
+                """, chunkName: "=[flowlua]")
+            guard let root = taken.first, !root.isNil else {
                 throw ScriptError("\(path): the script declares no workflow (write workflow { name = ..., steps = { ... } })")
             }
-            self.workflow = try loader.workflow(from: declared)
+            self.workflow = try loader.workflow(from: root, steps: taken.count > 1 ? taken[1] : .nil,
+                                                step: taken.count > 2 ? taken[2].functionValue : nil)
             guard let runStep = try lua.run("return require('flowlua.runtime').run_step", chunkName: "=[flowlua]")
                 .first?.functionValue
             else { throw ScriptError("flowlua.runtime: run_step is missing") }

@@ -18,7 +18,11 @@ struct WorkflowLoader {
         self.directory = directory
     }
 
-    mutating func workflow(from root: LuaValue) throws -> Workflow {
+    /// - Parameters:
+    ///   - root: the declared workflow table without its steps.
+    ///   - steps: their number when they form a list (else the value of
+    ///     `steps`, to report), and `step(i)` returning step `i`, 1-based.
+    mutating func workflow(from root: LuaValue, steps stepsValue: LuaValue, step: LuaFunction?) throws -> Workflow {
         func fail(_ path: [any CodingKey], _ message: String) -> ScriptError {
             located(LuaDecodingError(path: path, message), in: root)
         }
@@ -99,54 +103,17 @@ struct WorkflowLoader {
             }
         }
 
-        // Steps.
+        // Steps, one at a time: a step's Lua table is copied, read and dropped.
+        guard let step, case .integer(let count) = stepsValue else {
+            if stepsValue.isNil { throw fail([], "missing field 'steps'") }
+            _ = try decode([LuaValue].self, stepsValue, at: [key("steps")])
+            throw fail([key("steps")], "expected a list of steps")
+        }
         var steps: [Step] = []
-        for (i, element) in spec.steps.enumerated() {
-            let path: [any CodingKey] = [key("steps"), index(i)]
-            guard case .table = element, element["kind"].stringValue != nil else {
-                throw fail(path, "expected a step (container \"name\" { ... }, code \"name\" { ... } or notebook \"name\" { ... }), got \(element.typeName)")
-            }
-            let s = try decode(StepSpec.self, element, at: path)
-            guard let own = StepSpec.kindFields[s.kind] else {
-                throw fail(path + [key("kind")], "unknown step kind '\(s.kind)' (container, code, notebook)")
-            }
-            for (other, fields) in StepSpec.kindFields where other != s.kind {
-                for field in fields.sorted() where !element[field].isNil && !own.contains(field) {
-                    throw fail(path + [key(field)], "not a field of a \(s.kind) step (it belongs to \(other) steps)")
-                }
-            }
-            if let retries = s.retries, retries < 0 { throw fail(path + [key("retries")], "must be 0 or more") }
-            if let delay = s.retry_delay, !(delay >= 0) { throw fail(path + [key("retry_delay")], "must be 0 or more seconds") }
-            if let timeout = s.timeout, !(timeout > 0) { throw fail(path + [key("timeout")], "must be more than 0 seconds") }
-            if let cpus = s.cpus, !(cpus > 0) { throw fail(path + [key("cpus")], "must be more than 0") }
-            var memory: UInt64?
-            if let text = s.memory {
-                guard let bytes = ByteCount.parse(text), bytes > 0 else {
-                    throw fail(path + [key("memory")], "expected a size like \"512M\" or \"2G\", got '\(text)'")
-                }
-                memory = bytes
-            }
-            let callbacks = Callbacks(onStart: s.on_start.map { reference($0.function) },
-                                      onSuccess: s.on_success.map { reference($0.function) },
-                                      onFailure: s.on_failure.map { reference($0.function) },
-                                      onCancel: s.on_cancel.map { reference($0.function) })
-            let info = StepInfo(name: s.name, after: s.after ?? [], inputs: s.inputs ?? [], outputs: s.outputs ?? [],
-                                worker: s.worker, env: (s.env ?? [:]).mapValues(\.text), cpus: s.cpus,
-                                memory: memory, retries: s.retries ?? 0, retryDelay: s.retry_delay ?? 1,
-                                timeout: s.timeout, callbacks: callbacks, origin: element["__origin"].stringValue)
-            switch s.kind {
-            case "container":
-                guard let commands = s.commands else { throw fail(path, "missing field 'commands'") }
-                steps.append(.container(ContainerStep(info: info, image: s.image, commands: commands)))
-            case "code":
-                guard let run = s.run else { throw fail(path, "missing field 'run' (the step's function)") }
-                steps.append(.code(CodeStep(info: info, function: reference(run.function))))
-            default:
-                guard let notebook = s.notebook else { throw fail(path, "missing field 'notebook'") }
-                steps.append(.notebook(NotebookStep(info: info, notebook: notebook, output: s.output,
-                                                    params: (s.params ?? [:]).mapValues(\.value),
-                                                    requirements: s.requirements ?? [])))
-            }
+        steps.reserveCapacity(count)
+        for i in 0..<count {
+            let element = try step.call(.integer(i + 1)).first ?? .nil
+            steps.append(try self.step(element, at: [key("steps"), index(i)], workflowOrigin: Self.origin(of: root)))
         }
 
         let callbacks = Callbacks(onStart: spec.on_start.map { reference($0.function) },
@@ -156,6 +123,60 @@ struct WorkflowLoader {
         return Workflow(name: spec.name, description: spec.description, parameters: parameters,
                         workers: workers, steps: steps, callbacks: callbacks,
                         directory: directory, script: script)
+    }
+
+    /// One step from its table.
+    private mutating func step(_ element: LuaValue, at path: [any CodingKey], workflowOrigin: String?) throws -> Step {
+        let key = { (name: String) in LuaPathKey(stringValue: name) }
+        let origin = Self.origin(of: element) ?? workflowOrigin ?? script
+        func fail(_ path: [any CodingKey], _ message: String) -> ScriptError {
+            ScriptError(origin + ": " + LuaDecodingError(path: path, message).description)
+        }
+        guard case .table(let table) = element, element["kind"].stringValue != nil else {
+            throw fail(path, "expected a step (container \"name\" { ... }, code \"name\" { ... } or notebook \"name\" { ... }), got \(element.typeName)")
+        }
+        let s: StepSpec
+        do { s = try StepReader(path: path).read(table) } catch { throw ScriptError(origin + ": " + error.description) }
+        guard let own = StepSpec.kindFields[s.kind] else {
+            throw fail(path + [key("kind")], "unknown step kind '\(s.kind)' (container, code, notebook)")
+        }
+        for (other, fields) in StepSpec.kindFields where other != s.kind {
+            for field in fields.sorted() where !element[field].isNil && !own.contains(field) {
+                throw fail(path + [key(field)], "not a field of a \(s.kind) step (it belongs to \(other) steps)")
+            }
+        }
+        if let retries = s.retries, retries < 0 { throw fail(path + [key("retries")], "must be 0 or more") }
+        if let delay = s.retry_delay, !(delay >= 0) { throw fail(path + [key("retry_delay")], "must be 0 or more seconds") }
+        if let timeout = s.timeout, !(timeout > 0) { throw fail(path + [key("timeout")], "must be more than 0 seconds") }
+        if let cpus = s.cpus, !(cpus > 0) { throw fail(path + [key("cpus")], "must be more than 0") }
+        var memory: UInt64?
+        if let text = s.memory {
+            guard let bytes = ByteCount.parse(text), bytes > 0 else {
+                throw fail(path + [key("memory")], "expected a size like \"512M\" or \"2G\", got '\(text)'")
+            }
+            memory = bytes
+        }
+        let callbacks = Callbacks(onStart: s.on_start.map { reference($0.function) },
+                                  onSuccess: s.on_success.map { reference($0.function) },
+                                  onFailure: s.on_failure.map { reference($0.function) },
+                                  onCancel: s.on_cancel.map { reference($0.function) })
+        let info = StepInfo(name: s.name, after: s.after ?? [], inputs: s.inputs ?? [], outputs: s.outputs ?? [],
+                            worker: s.worker, env: (s.env ?? [:]).mapValues(\.text), cpus: s.cpus,
+                            memory: memory, retries: s.retries ?? 0, retryDelay: s.retry_delay ?? 1,
+                            timeout: s.timeout, callbacks: callbacks, origin: Self.origin(of: element))
+        switch s.kind {
+        case "container":
+            guard let commands = s.commands else { throw fail(path, "missing field 'commands'") }
+            return .container(ContainerStep(info: info, image: s.image, commands: commands))
+        case "code":
+            guard let run = s.run else { throw fail(path, "missing field 'run' (the step's function)") }
+            return .code(CodeStep(info: info, function: reference(run.function)))
+        default:
+            guard let notebook = s.notebook else { throw fail(path, "missing field 'notebook'") }
+            return .notebook(NotebookStep(info: info, notebook: notebook, output: s.output,
+                                          params: (s.params ?? [:]).mapValues(\.value),
+                                          requirements: s.requirements ?? []))
+        }
     }
 
     /// Registers a function of the script and describes it for the model.
@@ -182,7 +203,7 @@ struct WorkflowLoader {
     /// its path that the DSL stamped with an origin.
     private func located(_ error: LuaDecodingError, in root: LuaValue) -> ScriptError {
         var current = root
-        var origin = root["__origin"].stringValue
+        var origin = Self.origin(of: root)
         for key in error.path {
             guard case .table(let table) = current else { break }
             if let i = key.intValue {
@@ -190,8 +211,17 @@ struct WorkflowLoader {
             } else {
                 current = table.hash[.string(key.stringValue)] ?? .nil
             }
-            if let here = current["__origin"].stringValue { origin = here }
+            if let here = Self.origin(of: current) { origin = here }
         }
         return ScriptError((origin ?? script) + ": " + error.description)
+    }
+
+    /// `file:line` where the DSL built a table, from the chunk name and line
+    /// it stamped on it.
+    static func origin(of value: LuaValue) -> String? {
+        guard case .string(let source) = value["__source"] else { return nil }
+        let file = source.hasPrefix("@") || source.hasPrefix("=") ? String(source.dropFirst()) : "[string]"
+        guard case .integer(let line) = value["__line"] else { return file }
+        return "\(file):\(line)"
     }
 }

@@ -15,6 +15,9 @@ extension LuaValue: Decodable {
 /// A Lua function field (`run`, `on_success`).
 struct LuaCallable: Decodable {
     let function: LuaFunction
+
+    init(function: LuaFunction) { self.function = function }
+
     init(from decoder: any Decoder) throws {
         let value = try decoder.singleValueContainer().decode(LuaValue.self)
         guard case .function(let function) = value else {
@@ -62,12 +65,12 @@ struct ValueSpec: Decodable {
     }
 }
 
+/// A workflow table without its steps, which `StepReader` reads one by one.
 struct WorkflowSpec: Decodable {
     var name: String
     var description: String?
     var parameters: [ParameterSpec]?
     var workers: LuaValue?
-    var steps: [LuaValue]
     var on_start: LuaCallable?
     var on_success: LuaCallable?
     var on_failure: LuaCallable?
@@ -95,11 +98,11 @@ struct WorkerSpecTable: Decodable {
     var image: String?
 }
 
-/// One table for every step kind; fields that do not belong to the step's
-/// kind are rejected after decoding.
-struct StepSpec: Decodable {
-    var kind: String
-    var name: String
+/// One table for every step kind, as `StepReader` reads it; fields that do
+/// not belong to the step's kind are rejected afterwards.
+struct StepSpec {
+    var kind = ""
+    var name = ""
     var after: [String]?
     var inputs: [String]?
     var outputs: [String]?

@@ -85,6 +85,17 @@ public final class LuaState {
         return results
     }
 
+    /// Calls `function` in protected mode and drops its results without
+    /// copying them (a script's chunk may return a table of any size).
+    public func callIgnoringResults(_ function: LuaFunction, _ arguments: [LuaValue] = []) throws(LuaError) {
+        let base = lua_gettop(L)
+        function.push(onto: L)
+        for argument in arguments { try push(argument, onto: L) }
+        let status = flowlua_pcall(L, Int32(arguments.count), 0)
+        guard status == LUA_OK else { throw popError(status: status) }
+        lua_settop(L, base)
+    }
+
     // MARK: Globals and values
 
     public func global(_ name: String) throws(LuaError) -> LuaValue {

@@ -58,8 +58,8 @@ struct Progress: Sendable {
             lines.append("  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  "
                 + "\(step.state.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(duration)\(retried)")
         }
-        if listed.count < report.steps.count {
-            lines.append("  (and \(report.steps.count - listed.count) more that succeeded)")
+        if listed.count < report.steps.count, !listed.isEmpty {
+            lines.append("  (and \(report.steps.count - listed.count) that succeeded)")
         }
         let order: [Status] = [.success, .error, .canceled, .notRun]
         let tally = order.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }.joined(separator: ", ")

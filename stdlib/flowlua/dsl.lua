@@ -14,12 +14,15 @@
 
 local M = {}
 
--- "file:line" of the script line that called a constructor `level` frames up.
+local getinfo, type, next, error = debug.getinfo, type, next, error
+
+-- Where the script called a constructor, `level` frames up: its chunk name
+-- and line, kept apart (the host joins them into "file:line" only when it
+-- reports an error, so a script of 100,000 steps builds no such strings).
 local function origin(level)
-  local info = debug.getinfo(level + 1, "Sl")
-  if not info then return nil end
-  local source = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
-  return source .. ":" .. (info.currentline or 0)
+  local info = getinfo(level + 1, "Sl")
+  if not info then return nil, nil end
+  return info.source, info.currentline
 end
 
 local function checkname(what, name, level)
@@ -28,19 +31,21 @@ local function checkname(what, name, level)
   end
 end
 
--- Copies `options` into a new spec table with `fields` set first.
-local function spec(what, fields, options, level)
-  if options ~= nil and type(options) ~= "table" then
-    error(what .. ": expected a table of fields, got " .. type(options), level + 1)
-  end
+-- A new spec table: a copy of `options` (the caller may reuse its table)
+-- with the constructor's fields; `what()` names it, only for errors.
+local function spec(what, options, source, line, a, va, b, vb, level)
   local t = {}
-  for k, v in pairs(options or {}) do t[k] = v end
-  for k, v in pairs(fields) do
-    if options and options[k] ~= nil and k ~= "__origin" then
-      error(what .. ": field '" .. k .. "' is set by the constructor", level + 1)
+  if options ~= nil then
+    if type(options) ~= "table" then
+      error(what() .. ": expected a table of fields, got " .. type(options), level + 1)
     end
-    t[k] = v
+    for k, v in next, options do t[k] = v end
+    for _, k in ipairs { a, b, "__source", "__line" } do
+      if t[k] ~= nil then error(what() .. ": field '" .. k .. "' is set by the constructor", level + 1) end
+    end
   end
+  t[a], t.__source, t.__line = va, source, line
+  if b then t[b] = vb end
   return t
 end
 
@@ -49,12 +54,13 @@ M.param = setmetatable({}, {
   __index = function(_, kind)
     return function(name)
       checkname("param." .. kind, name, 2)
-      local declared = { __origin = origin(2), name = name, type = kind }
+      local source, line = origin(2)
+      local declared = { __source = source, __line = line, name = name, type = kind }
       return setmetatable(declared, {
-        __call = function(self, options)
-          local full = spec("param." .. kind .. " '" .. name .. "'", self, options, 2)
-          full.__origin = origin(2)
-          return full
+        __call = function(_, options)
+          local called, at = origin(2)
+          return spec(function() return "param." .. kind .. " '" .. name .. "'" end,
+                      options, called, at, "name", name, "type", kind, 2)
         end,
       })
     end
@@ -64,18 +70,20 @@ M.param = setmetatable({}, {
 M.worker = setmetatable({}, {
   __index = function(_, kind)
     return function(options)
-      return spec("worker." .. kind, { __origin = origin(2), type = kind }, options, 2)
+      local source, line = origin(2)
+      return spec(function() return "worker." .. kind end, options, source, line, "type", kind, nil, nil, 2)
     end
   end,
 })
 
 local function step(kind)
+  local function what(name) return function() return kind .. " '" .. name .. "'" end end
   return function(name)
     checkname(kind, name, 2)
-    local at = origin(2)
+    local source, line = origin(2)
     return function(options)
       if kind == "code" and type(options) == "function" then options = { run = options } end
-      return spec(kind .. " '" .. name .. "'", { __origin = at, kind = kind, name = name }, options, 2)
+      return spec(what(name), options, source, line, "kind", kind, "name", name, 2)
     end
   end
 end
@@ -92,11 +100,31 @@ function M.workflow(options)
     error("workflow: expected a table of fields, got " .. type(options), 2)
   end
   if M.declared ~= nil then
-    error("workflow: a script declares one workflow (already declared at " .. tostring(M.declared.__origin) .. ")", 2)
+    local at = M.declared.__source or "?"
+    at = (at:sub(1, 1) == "@" and at:sub(2) or at) .. ":" .. tostring(M.declared.__line)
+    error("workflow: a script declares one workflow (already declared at " .. at .. ")", 2)
   end
-  local t = spec("workflow", { __origin = origin(2), __kind = "workflow" }, options, 2)
+  local source, line = origin(2)
+  local t = spec(function() return "workflow" end, options, source, line, "__kind", "workflow", nil, nil, 2)
   M.declared = t
   return t
+end
+
+-- For the host, which reads a workflow one step at a time: the declared
+-- table without its steps, then the number of steps and a function that
+-- returns step i; or, when `steps` is not a list, its value for the host to
+-- report.
+function M.take(declared)
+  local rest, steps = {}, nil
+  for k, v in next, declared do
+    if k == "steps" then steps = v else rest[k] = v end
+  end
+  if type(steps) ~= "table" then return rest, steps end
+  local n = #steps
+  for k in next, steps do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return rest, steps end
+  end
+  return rest, n, function(i) return steps[i] end
 end
 
 -- Installs the constructors as globals.
