@@ -6,7 +6,7 @@
 public enum Template {
     /// Replaces every `${name}` with `lookup(name)`; an unknown name is an error.
     public static func substitute(_ text: String, _ lookup: (String) -> String?) throws(SubstitutionError) -> String {
-        guard text.contains("${") else { return text }
+        guard hasPlaceholder(text) else { return text }
         var result = ""
         result.reserveCapacity(text.utf8.count)
         var rest = Substring(text)
@@ -29,6 +29,17 @@ public enum Template {
         }
         result += rest
         return result
+    }
+
+    /// Whether `text` may hold a `${name}`: a byte scan, since Foundation's
+    /// `contains` goes through CFString and a plan checks every path.
+    public static func hasPlaceholder(_ text: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if previous == UInt8(ascii: "$") && byte == UInt8(ascii: "{") { return true }
+            previous = byte
+        }
+        return false
     }
 
     /// The names of the placeholders in `text`, in order.

@@ -44,7 +44,10 @@ public actor ScriptHost: CodeExecutor {
             try Stdlib.install(in: lua, scriptDirectory: directory, searchPath: searchPath)
             try session.register(in: lua)
             let chunk = try lua.load(contentsOf: path)
+            // A script builds tables and keeps them all: collect less while it runs.
+            try lua.run("collectgarbage('incremental', 400, 400)", chunkName: "=[flowlua]")
             try lua.callIgnoringResults(chunk)
+            try lua.run("collectgarbage('incremental', 200, 100)", chunkName: "=[flowlua]")
             let taken = try lua.run("""
                 local dsl = require('flowlua.dsl')
                 local declared = dsl.declared

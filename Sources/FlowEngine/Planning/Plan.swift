@@ -143,7 +143,7 @@ public struct Plan: Sendable {
         let stagedTargets = Set(staged.map(\.target))
         var seen = stagedTargets
         for (i, step) in steps.enumerated() {
-            for input in inputs[i] where !input.contains("${") && !seen.contains(input) {
+            for input in inputs[i] where !Template.hasPlaceholder(input) && !seen.contains(input) {
                 guard Self.producers(of: input, in: producers).isEmpty,
                       !stagedTargets.contains(where: { RunPath.covers($0, input) || RunPath.covers(input, $0) })
                 else { continue }
