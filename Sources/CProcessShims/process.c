@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include "flowlua_process.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -67,6 +69,27 @@ void flowlua_eventfd_signal(int fd) {
 void flowlua_eventfd_drain(int fd) {
     eventfd_t value;
     (void)!read(fd, &value, sizeof value);
+}
+
+int flowlua_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    return fcntl(fds[0], F_SETFL, O_NONBLOCK);
+}
+
+int flowlua_drain(int pipe, int *file, const char *path) {
+    char buffer[65536];
+    for (;;) {
+        ssize_t n = read(pipe, buffer, sizeof buffer);
+        if (n == 0) return 0;
+        if (n < 0) return errno == EAGAIN ? 1 : (errno == EINTR ? 1 : -1);
+        if (*file < 0 && (*file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) return -1;
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = write(*file, buffer + done, (size_t)(n - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) return -1;
+            done += w;
+        }
+    }
 }
 
 int flowlua_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

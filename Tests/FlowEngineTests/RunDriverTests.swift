@@ -46,6 +46,40 @@ struct RunDriverTests {
         #expect(report.file(".logs/talk.stderr") == "err1\n")
     }
 
+    @Test func largeOutputIsStreamedWholeAndTheResultKeepsItsTail() async throws {
+        let workflow = Workflow(name: "w", steps: [container("loud", ["seq 1 2000000", "seq 1 10 >&2"])])
+        let (report, _) = try await run(workflow)
+        #expect(report.status == .success)
+        let log = try #require(report.file(".logs/loud.stdout"))
+        #expect(log.utf8.count == 14_888_896)
+        #expect(log.hasSuffix("1999999\n2000000\n"))
+        let result = try #require(report.step("loud")?.result)
+        #expect(result.stdout.utf8.count == 1 << 20)
+        #expect(result.stdout.hasSuffix("2000000\n"))
+        #expect(result.stderr == (1...10).map { "\($0)\n" }.joined())
+    }
+
+    @Test func aStreamWithNoOutputLeavesNoLogFile() async throws {
+        let workflow = Workflow(name: "w", steps: [container("quiet", ["true"]), container("talks", ["echo hi >&2"])])
+        let (report, _) = try await run(workflow)
+        #expect(report.status == .success)
+        #expect(report.file(".logs/quiet.stdout") == nil)
+        #expect(report.file(".logs/quiet.stderr") == nil)
+        #expect(report.file(".logs/talks.stdout") == nil)
+        #expect(report.file(".logs/talks.stderr") == "hi\n")
+    }
+
+    @Test func aProcessThatLeftTheSessionCannotHoldTheStepOpen() async throws {
+        let marker = uniqueSleep()
+        let workflow = Workflow(name: "w", steps: [container("escape", ["setsid sleep \(marker) &", "echo done"])])
+        let started = ContinuousClock.now
+        let (report, _) = try await run(workflow)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(report.status == .success)
+        #expect(report.step("escape")?.result?.stdout == "done\n")
+        for pid in livingProcesses(matching: "sleep \(marker)") { kill(pid, SIGKILL) }
+    }
+
     @Test func theFirstFailingCommandFailsTheStepAndTheRun() async throws {
         let workflow = Workflow(name: "w", steps: [
             container("bad", ["echo before", "echo 'no such thing' >&2; exit 3", "echo after > after.txt"]),

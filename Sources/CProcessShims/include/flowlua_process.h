@@ -35,6 +35,16 @@ int flowlua_eventfd(void);
 void flowlua_eventfd_signal(int fd);
 void flowlua_eventfd_drain(int fd);
 
+/// A pipe, both ends close-on-exec and the read end non-blocking.
+int flowlua_pipe(int fds[2]);
+
+/// Moves what a non-blocking pipe holds to the file `*file`, opening `path`
+/// (append, create, 0644) the first time there is something to move, so a
+/// stream that stays empty leaves no file. Returns 1 when the pipe is empty
+/// for now, 0 at end of file (every write end closed), -1 with errno when
+/// the file cannot be opened or written.
+int flowlua_drain(int pipe, int *file, const char *path);
+
 /// An anonymous in-memory file (memfd), close-on-exec, for capturing output.
 int flowlua_memfd(const char *name);
 

@@ -2,9 +2,10 @@ import CProcessShims
 import Foundation
 import Synchronization
 
-/// Reaps the child processes started through it.
+/// Reaps the child processes started through it, and copies their output
+/// from pipes to log files.
 ///
-/// Each child's pidfd sits in an epoll set, so an exit costs one wake-up of
+/// Each child's pidfd (and each output pipe) sits in an epoll set, so an exit costs one wake-up of
 /// the thread that waits on that set, however many children run. The shared
 /// monitor has a thread of its own; a `ThreadExecutor` has a monitor of its
 /// own whose children are reaped on the executor's thread, so the code that
@@ -21,7 +22,12 @@ public final class ProcessMonitor: Sendable {
     }()
 
     let epoll: Int32
-    private let watched = Mutex<[UInt64: ChildProcess]>([:])
+    private let watched = Mutex<[UInt64: Watched]>([:])
+
+    private enum Watched {
+        case child(ChildProcess)
+        case output(OutputPipe)
+    }
     private let tokens = Atomic<UInt64>(0)
 
     /// Process groups that may still have members, of every monitor:
@@ -42,7 +48,7 @@ public final class ProcessMonitor: Sendable {
     func watch(_ child: ChildProcess) throws(SpawnError) {
         let token = tokens.add(1, ordering: .relaxed).newValue
         Self.groups.withLock { _ = $0.insert(child.pid) }
-        watched.withLock { $0[token] = child }
+        watched.withLock { $0[token] = .child(child) }
         guard flowlua_epoll_add(epoll, child.pidfd, token) == 0 else {
             let code = errno
             watched.withLock { _ = $0.removeValue(forKey: token) }
@@ -50,9 +56,36 @@ public final class ProcessMonitor: Sendable {
         }
     }
 
-    /// Reaps the child whose pidfd fired with `token`.
+    /// Starts copying what arrives in an output pipe's read end.
+    func watch(_ pipe: OutputPipe, _ readEnd: Int32) -> UInt64 {
+        let token = tokens.add(1, ordering: .relaxed).newValue
+        watched.withLock { $0[token] = .output(pipe) }
+        flowlua_epoll_add(epoll, readEnd, token)
+        return token
+    }
+
+    func unwatch(_ token: UInt64, _ fd: Int32) {
+        watched.withLock { _ = $0.removeValue(forKey: token) }
+        flowlua_epoll_remove(epoll, fd)
+    }
+
+    /// Handles what fired with `token`: reaps a child, or copies output.
     func reap(_ token: UInt64) {
-        guard let child = watched.withLock({ $0.removeValue(forKey: token) }) else { return }
+        let entry = watched.withLock { watched -> Watched? in
+            guard case .output(let pipe)? = watched[token] else { return watched.removeValue(forKey: token) }
+            return .output(pipe)
+        }
+        switch entry {
+        case .output(let pipe):
+            pipe.drain()
+        case .child(let child):
+            reap(child)
+        case nil:
+            return
+        }
+    }
+
+    private func reap(_ child: ChildProcess) {
         var status: Int32 = 0
         while waitpid(child.pid, &status, 0) == -1 && errno == EINTR {}
         // Before closing: an fd duplicated into a child that has not exec'd

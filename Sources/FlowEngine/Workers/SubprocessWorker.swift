@@ -18,11 +18,10 @@ public struct SubprocessWorker: Sendable {
                 return ExecResult(exitCode: nil, error: "commands[\(i + 1)]: \(error)")
             }
         }
-        let logs: StepLogs
-        do { logs = try StepLogs(context.logs) } catch {
-            return ExecResult(exitCode: nil, error: "cannot open the step's log files: \(error)")
+        let logs: StepOutput
+        do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
+            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error)")
         }
-        defer { logs.close() }
         let environment = ProcessSpec.inherited(overriding: context.environment)
 
         var failure: (code: Int32?, message: String, index: Int)?
@@ -32,8 +31,8 @@ public struct SubprocessWorker: Sendable {
                 break
             }
             var spec = ProcessSpec.shell(command, environment: environment, workingDirectory: context.folder.path)
-            spec.standardOutput = logs.stdout
-            spec.standardError = logs.stderr
+            spec.standardOutput = logs.stdout.writeEnd
+            spec.standardError = logs.stderr.writeEnd
             let child: ChildProcess
             do { child = try ChildProcess.spawn(spec, monitor: context.monitor) } catch {
                 failure = (nil, "command \(i + 1) could not start: \(error)", i)
@@ -48,40 +47,47 @@ public struct SubprocessWorker: Sendable {
             failure = (termination.code, "command \(i + 1) \(termination): \(command)", i)
             break
         }
+        if let code = logs.finish(), failure == nil {
+            failure = (nil, "cannot write the step's log: \(String(cString: strerror(code)))", commands.count - 1)
+        }
         return ExecResult(exitCode: failure.map { $0.code } ?? 0,
                           stdout: logs.read(.stdout, keep: keep), stderr: logs.read(.stderr, keep: keep),
                           error: failure?.message, failedCommand: failure?.index)
     }
 }
 
-/// A step's two log files, open for appending (and reading back), and where
-/// this attempt's output starts in each.
-struct StepLogs {
+/// The two output pipes of an attempt, and where its output starts in each
+/// log file (a retried step appends to the logs of earlier attempts).
+struct StepOutput {
     enum Stream { case stdout, stderr }
 
-    let stdout: Int32
-    let stderr: Int32
+    let stdout: OutputPipe
+    let stderr: OutputPipe
     private let start: (stdout: off_t, stderr: off_t)
 
-    init(_ paths: StepLogPaths) throws(POSIXError) {
-        stdout = try Self.open(paths.stdout)
-        do { stderr = try Self.open(paths.stderr) } catch {
-            Glibc.close(stdout)
+    init(_ paths: StepLogPaths, monitor: ProcessMonitor) throws(POSIXError) {
+        stdout = try OutputPipe(into: paths.stdout, monitor: monitor)
+        do { stderr = try OutputPipe(into: paths.stderr, monitor: monitor) } catch {
+            stdout.finish()
             throw error
         }
-        start = (lseek(stdout, 0, SEEK_END), lseek(stderr, 0, SEEK_END))
+        start = (Self.size(of: paths.stdout), Self.size(of: paths.stderr))
     }
 
-    private static func open(_ path: String) throws(POSIXError) -> Int32 {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        return fd
+    /// Closes the pipes once what is in them has reached the logs; the
+    /// errno of a failed log write, if any.
+    func finish() -> Int32? {
+        let first = stdout.finish()
+        return stderr.finish() ?? first
     }
 
     /// What this attempt wrote to a stream, at most its last `keep` bytes.
     func read(_ stream: Stream, keep: Int) -> String {
-        let fd = stream == .stdout ? stdout : stderr
+        let path = stream == .stdout ? stdout.path : stderr.path
         let from = stream == .stdout ? start.stdout : start.stderr
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_size > from else { return "" }
         let offset = max(from, info.st_size - off_t(keep))
@@ -90,8 +96,8 @@ struct StepLogs {
         return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
     }
 
-    func close() {
-        Glibc.close(stdout)
-        Glibc.close(stderr)
+    private static func size(of path: String) -> off_t {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_size : 0
     }
 }
