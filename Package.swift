@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The system Lua 5.4 (Debian's liblua5.4-dev) and its macros as functions.
@@ -41,6 +43,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The run database (SQLite through GRDB): runs, steps, transitions, the cache.
+        .target(
+            name: "FlowStore",
+            dependencies: [
+                "FlowModel", "FlowEngine",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Evaluates workflow scripts with the embedded stdlib into model values.
         .target(
             name: "FlowScript",
@@ -50,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "flowlua",
             dependencies: [
-                "FlowScript", "FlowEngine", "FlowModel",
+                "FlowScript", "FlowEngine", "FlowModel", "FlowStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,6 +73,7 @@ let package = Package(
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
         .testTarget(name: "FlowModelTests", dependencies: ["FlowModel"]),
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowModel"]),
+        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowEngine", "FlowModel"]),
         .testTarget(name: "FlowScriptTests", dependencies: ["FlowScript", "FlowEngine", "FlowModel", "LuaBridge"]),
         .testTarget(name: "FlowluaTests", dependencies: ["flowlua"]),
     ]

@@ -30,9 +30,12 @@ public struct Schedule: Sendable {
     public private(set) var failed = false
     public private(set) var canceled = false
 
-    /// - Parameter dependencies: for each step, the indices it depends on;
-    ///   must be acyclic (the planner checks).
-    public init(dependencies: [[Int]], policy: Policy = .stopOnFailure) {
+    /// - Parameters:
+    ///   - dependencies: for each step, the indices it depends on; must be
+    ///     acyclic (the planner checks).
+    ///   - completed: steps that already succeeded (an earlier attempt of
+    ///     the run): they count as done and never start.
+    public init(dependencies: [[Int]], policy: Policy = .stopOnFailure, completed: Set<Int> = []) {
         self.dependencies = dependencies
         self.policy = policy
         var dependents = Array(repeating: [Int](), count: dependencies.count)
@@ -40,9 +43,10 @@ public struct Schedule: Sendable {
             for requirement in requirements { dependents[requirement].append(step) }
         }
         self.dependents = dependents
-        status = Array(repeating: .pending, count: dependencies.count)
-        waitingOn = dependencies.map(\.count)
-        ready = Heap(dependencies.indices.filter { dependencies[$0].isEmpty })
+        status = dependencies.indices.map { completed.contains($0) ? .success : .pending }
+        let waiting = dependencies.map { $0.count { !completed.contains($0) } }
+        waitingOn = waiting
+        ready = Heap(dependencies.indices.filter { !completed.contains($0) && waiting[$0] == 0 })
     }
 
     /// Whether every step has reached a final state.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The state of a run or a step (flowserv's states, plus "not run" for steps
-/// that a failure upstream kept from starting).
+/// that a failure upstream kept from starting, and "interrupted" for a run
+/// whose process died while it ran).
 public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
     case pending
     case running
@@ -9,16 +10,19 @@ public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
     case error
     case canceled
     case notRun = "not run"
+    case interrupted
 
     /// Whether the state is final.
     public var isFinished: Bool { self != .pending && self != .running }
 
     /// flowserv's legal transitions: pending -> running, and pending or
-    /// running -> success, error or canceled; pending -> not run.
+    /// running -> success, error or canceled; pending -> not run; pending or
+    /// running -> interrupted.
     public func canMove(to next: Status) -> Bool {
         switch (self, next) {
         case (.pending, .running), (.pending, .success), (.pending, .error), (.pending, .canceled),
-             (.pending, .notRun), (.running, .success), (.running, .error), (.running, .canceled):
+             (.pending, .notRun), (.running, .success), (.running, .error), (.running, .canceled),
+             (.pending, .interrupted), (.running, .interrupted):
             true
         default:
             false

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FlowEngine
 import FlowScript
+import FlowStore
 import Foundation
 import Logging
 
@@ -14,12 +15,16 @@ struct Flowlua: AsyncParsableCommand {
         discussion: """
             flowlua workflow.lua -p name=value    run a workflow
             flowlua check workflow.lua            validate it without running
+            flowlua run --detach workflow.lua     run it in the background
+            flowlua list | status RUN | logs RUN [STEP] | wait RUN | stop RUN
+            flowlua restart RUN | rm RUN | gc --older-than 7d
 
             Exit status: 0 when the workflow succeeded, 1 when it ran and failed,
             2 for a usage or script error.
             """,
         version: version,
-        subcommands: [Run.self, Check.self],
+        subcommands: [Run.self, Check.self, List.self, StatusCommand.self, Logs.self, Wait.self, Stop.self,
+                      Restart.self, Remove.self, GC.self],
         defaultSubcommand: Run.self
     )
 }
@@ -77,6 +82,10 @@ enum Main {
         case let error as ArgumentError:
             fail(error.description)
         case let error as PlanError:
+            fail(error.description)
+        case let error as CommandFailure:
+            fail(error.description)
+        case let error as StoreError:
             fail(error.description)
         default:
             let code = Flowlua.exitCode(for: error)

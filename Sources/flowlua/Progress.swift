@@ -39,6 +39,10 @@ struct Progress: Sendable {
             say("skip   \(step): \(reason)")
         case .callbackFailed(let name, let error):
             say("callback \(name) failed: \(error)", always: true)
+        case .stepCached(let step, _, let from):
+            say("cached \(step) (from run \(from))")
+        case .varsChanged:
+            break
         case .runCanceling:
             say("canceling: stopping running steps", always: true)
         case .runFinished:
@@ -54,7 +58,8 @@ struct Progress: Sendable {
         var lines: [String] = []
         for step in listed {
             let duration = step.state.duration().map(Self.format) ?? "-"
-            let retried = step.attempts > 1 ? "  (\(step.attempts) attempts)" : ""
+            let retried = step.cachedFrom.map { "  (cached, from run \($0))" }
+                ?? (step.attempts > 1 ? "  (\(step.attempts) attempts)" : "")
             lines.append("  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  "
                 + "\(step.state.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(duration)\(retried)")
         }
@@ -62,7 +67,9 @@ struct Progress: Sendable {
             lines.append("  (and \(report.steps.count - listed.count) that succeeded)")
         }
         let order: [Status] = [.success, .error, .canceled, .notRun]
-        let tally = order.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }.joined(separator: ", ")
+        var tally = order.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }.joined(separator: ", ")
+        let cached = report.steps.filter { $0.cachedFrom != nil }
+        if !cached.isEmpty { tally += "; \(cached.count) from the cache" }
         let head = "run \(report.id) \(report.status.rawValue) in \(Self.format(report.run.duration() ?? 0)) (\(tally))"
         say(([head] + lines).joined(separator: "\n"), always: report.status != .success)
     }

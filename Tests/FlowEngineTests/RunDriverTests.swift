@@ -98,7 +98,7 @@ struct RunDriverTests {
         #expect(report.step("later")?.state.status == .notRun)
         #expect(report.step("downstream")?.state.status == .notRun)
         #expect(report.step("downstream")?.state.messages == ["not run: depends on 'bad', which failed"])
-        #expect(events.contains { if case .runFinished(.error, _) = $0 { true } else { false } })
+        #expect(events.contains { if case .runFinished(.error, _, _) = $0 { true } else { false } })
     }
 
     @Test func aMissingOutputFailsTheStepNamingTheFile() async throws {

@@ -83,4 +83,11 @@ struct ScheduleTests {
         #expect(schedule.reasons[1] == "canceled before it started")
         #expect(schedule.isFinished)
     }
+
+    @Test func completedStepsNeverStartAndReleaseTheirDependents() {
+        var schedule = Schedule(dependencies: [[], [0], [1], []], completed: [0, 3])
+        #expect(schedule.status == [.success, .pending, .pending, .success])
+        #expect(drain(&schedule) == [1, 2])
+        #expect(schedule.isFinished)
+    }
 }

@@ -15,19 +15,26 @@ public struct RunOptions: Sendable {
     public var killGrace: Duration
     /// How long a callback may run before it is interrupted.
     public var callbackTimeout: Duration
+    /// Where step results are kept and found; nil keeps none.
+    public var cache: (any StepCache)?
+    /// Reuse cached results instead of running steps (`--resume`).
+    public var resume: Bool
 
     public init(runsDirectory: URL = RunFolder.runsDirectory(nil),
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
                 capacity: Resources = .machine,
                 policy: Schedule.Policy = .stopOnFailure,
                 killGrace: Duration = .seconds(5),
-                callbackTimeout: Duration = .seconds(60)) {
+                callbackTimeout: Duration = .seconds(60),
+                cache: (any StepCache)? = nil, resume: Bool = false) {
         self.runsDirectory = runsDirectory
         self.jobs = max(1, jobs)
         self.capacity = capacity
         self.policy = policy
         self.killGrace = killGrace
         self.callbackTimeout = callbackTimeout
+        self.cache = cache
+        self.resume = resume
     }
 }
 
@@ -36,6 +43,18 @@ extension Resources {
     public static var machine: Resources {
         Resources(cpus: Double(ProcessInfo.processInfo.activeProcessorCount),
                   memory: ProcessInfo.processInfo.physicalMemory)
+    }
+}
+
+/// What a run continued in its own folder keeps from before.
+public struct Carryover: Sendable {
+    /// Steps (by index) that succeeded: they are not run again.
+    public var completed: Set<Int>
+    public var vars: [String: Value]
+
+    public init(completed: Set<Int> = [], vars: [String: Value] = [:]) {
+        self.completed = completed
+        self.vars = vars
     }
 }
 
@@ -78,13 +97,21 @@ public actor RunDriver {
     private var used = Resources.none
     private var canceling = false
     private var callbacks: [Task<Void, Never>] = []
+    /// Each step's cache key and resolved definition, once it launched.
+    private var keys: [Int: (key: String, step: ResolvedStep)] = [:]
+    /// Steps whose result came from the cache: the run that produced it.
+    private var cachedFrom: [Int: String] = [:]
     /// Resumed when the last step has ended.
     private var done: CheckedContinuation<Void, Never>?
     /// Set while `launch` runs, so that an attempt ending inside it does
     /// not start a nested `launch`.
     private var pumping = false
 
+    /// - Parameter carryover: what a run continued in its own folder keeps
+    ///   from before (`flowlua restart`): the steps that succeeded, which do
+    ///   not run again, and the run variables.
     public init(plan: Plan, options: RunOptions, code: (any CodeExecutor)?, logger: Logger,
+                carryover: Carryover = Carryover(),
                 observe: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.plan = plan
         self.options = options
@@ -92,10 +119,13 @@ public actor RunDriver {
         self.logger = logger
         self.observe = observe
         let count = plan.workflow.steps.count
-        schedule = Schedule(dependencies: plan.dependencies, policy: options.policy)
+        let completed = carryover.completed.filter { $0 >= 0 && $0 < count }
+        schedule = Schedule(dependencies: plan.dependencies, policy: options.policy, completed: completed)
         states = Array(repeating: StateRecord(), count: count)
+        for index in completed { try? states[index].move(to: .success, message: "succeeded before the restart") }
         results = Array(repeating: nil, count: count)
         attempts = Array(repeating: 0, count: count)
+        vars = carryover.vars
     }
 
     /// Asks the run to stop: nothing new starts, running steps are stopped
@@ -198,11 +228,64 @@ public actor RunDriver {
                 start(retryQueue.remove(at: position))
             } else if let index = schedule.next(admit: fits) {
                 try? states[index].move(to: .running)
+                if reuseCached(index) { continue }
                 start(index)
             } else {
                 return
             }
         }
+    }
+
+    /// Computes a step's cache key; under `--resume`, ends the step with an
+    /// earlier result of the same key if there is one (its outputs copied
+    /// into this run folder) and returns true.
+    private func reuseCached(_ index: Int) -> Bool {
+        guard let cache = options.cache, let folder else { return false }
+        let resolved = resolve(index, folder: folder)
+        let key = cache.key(for: resolved, in: folder)
+        keys[index] = (key, resolved)
+        guard options.resume, let hit = cache.reusable(key) else { return false }
+        if hit.folder != folder.path {
+            do {
+                for output in hit.outputs { try folder.copy(output, from: hit.folder) }
+            } catch {
+                logger.warning("cannot reuse a cached result", metadata: ["step": "\(resolved.name)", "error": "\(error)"])
+                return false
+            }
+        }
+        if !hit.changes.isEmpty {
+            for (name, value) in hit.changes { vars[name] = value }
+            observe(.varsChanged(vars))
+        }
+        cachedFrom[index] = hit.runID
+        close(index, as: .success, result: ExecResult(exitCode: 0))
+        return true
+    }
+
+    /// The step as it would run now, for its cache key.
+    private func resolve(_ index: Int, folder: RunFolder) -> ResolvedStep {
+        let step = plan.workflow.steps[index]
+        let worker = plan.workers[index]
+        let variables = variables(for: index, folder: folder)
+        func substituted(_ text: String) -> String { (try? variables.substitute(text)) ?? text }
+        var commands: [String] = [], image: String?, code: String?
+        switch step {
+        case .container(let container):
+            commands = container.commands.map(substituted)
+            image = container.image ?? worker.image
+        case .code(let codeStep):
+            code = codeStep.function.source.isEmpty ? codeStep.function.location : codeStep.function.source
+        case .notebook(let notebook):
+            let params = notebook.params.mapValues { value -> String in
+                if case .string(let text) = value { substituted(text) } else { value.rendered }
+            }
+            code = notebook.notebook + "\n" + params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+            image = worker.image
+        }
+        return ResolvedStep(name: step.name, kind: step.kind, commands: commands, image: image, code: code,
+                            environment: worker.env.merging(step.info.env) { $1 },
+                            worker: "\(worker.type.rawValue):\(worker.name)", workerVars: worker.vars,
+                            inputs: plan.inputs[index].map(substituted), outputs: plan.outputs[index].map(substituted))
     }
 
     private func fits(_ index: Int) -> Bool {
@@ -287,7 +370,13 @@ public actor RunDriver {
             }
         }
         if result.succeeded {
-            for (name, value) in changes { vars[name] = value }
+            if !changes.isEmpty {
+                for (name, value) in changes { vars[name] = value }
+                observe(.varsChanged(vars))
+            }
+            if let cache = options.cache, let (key, resolved) = keys[index] {
+                cache.remember(key, step: resolved, position: index, changes: changes, in: folder)
+            }
             close(index, as: .success, result: result)
         } else if canceling {
             result.error = "canceled"
@@ -314,8 +403,12 @@ public actor RunDriver {
         try? states[index].move(to: status, message: status == .success ? nil : result.error)
         results[index] = result
         let blocked = schedule.finish(index, as: status)
-        observe(.stepFinished(step: step.name, index: index, status: status,
-                              duration: states[index].duration() ?? 0, result: result))
+        if let run = cachedFrom[index] {
+            observe(.stepCached(step: step.name, index: index, from: run))
+        } else {
+            observe(.stepFinished(step: step.name, index: index, status: status,
+                                  duration: states[index].duration() ?? 0, result: result))
+        }
         for dependent in blocked {
             markNotRun(dependent, as: .notRun, reason: "not run: depends on '\(step.name)', which failed")
         }
@@ -369,12 +462,13 @@ public actor RunDriver {
         default:
             await callWorkflow(workflow.onFailure, "on_failure", status: final, step: failed.map(snapshot), error: error)
         }
-        observe(.runFinished(status: final, duration: run.duration() ?? 0))
+        observe(.runFinished(status: final, duration: run.duration() ?? 0,
+                             message: canceling ? "canceled" : failed.map { "step '\(plan.workflow.steps[$0].name)' failed: \(error ?? "")" }))
         logger.info("run finished", metadata: ["run": "\(folder.id)", "status": "\(final.rawValue)"])
         return RunReport(id: folder.id, folder: folder.path, status: final, run: run,
                          steps: plan.workflow.steps.indices.map {
                              StepReport(name: plan.workflow.steps[$0].name, state: states[$0],
-                                        result: results[$0], attempts: attempts[$0])
+                                        result: results[$0], attempts: attempts[$0], cachedFrom: cachedFrom[$0])
                          }, vars: vars)
     }
 

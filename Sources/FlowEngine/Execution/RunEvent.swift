@@ -8,13 +8,19 @@ public enum RunEvent: Sendable {
     /// An attempt failed and the step will run again after `delay` seconds.
     case stepRetrying(step: String, index: Int, attempt: Int, delay: Double, result: ExecResult)
     case stepFinished(step: String, index: Int, status: Status, duration: TimeInterval, result: ExecResult)
+    /// A step did not run: an earlier run's result with the same key was
+    /// reused (`--resume`).
+    case stepCached(step: String, index: Int, from: String)
     /// A step that never started: after a failure upstream, or a cancel.
     case stepNotRun(step: String, index: Int, status: Status, reason: String)
     /// A callback raised an error or ran out of time; the run goes on.
     case callbackFailed(name: String, error: String)
+    /// A code step changed the run variables; these are all of them now.
+    case varsChanged([String: Value])
     /// The run was asked to stop; running steps are being stopped.
     case runCanceling
-    case runFinished(status: Status, duration: TimeInterval)
+    /// `message` says why a run did not succeed.
+    case runFinished(status: Status, duration: TimeInterval, message: String?)
 }
 
 /// The end of a run: its state and every step's.
@@ -36,4 +42,6 @@ public struct StepReport: Sendable {
     public var result: ExecResult?
     /// How many times it ran (0 if it never started).
     public var attempts: Int
+    /// The run whose cached result stood in for running it (`--resume`).
+    public var cachedFrom: String?
 }

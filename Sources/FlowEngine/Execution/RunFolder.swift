@@ -52,6 +52,17 @@ public struct RunFolder: Sendable {
         FileManager.default.fileExists(atPath: path + "/" + relative)
     }
 
+    /// Copies `relative` (a file, or a folder ending in `/`) from another
+    /// run folder into this one, replacing what is there.
+    public func copy(_ relative: String, from other: String) throws {
+        let name = relative.hasSuffix("/") ? String(relative.dropLast()) : relative
+        let target = URL(fileURLWithPath: path + "/" + name)
+        let manager = FileManager.default
+        try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }
+        try manager.copyItem(atPath: other + "/" + name, toPath: target.path)
+    }
+
     /// Appends `text` to the file at `path`, creating it if need be.
     public static func append(_ text: String, to path: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)

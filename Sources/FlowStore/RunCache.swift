@@ -1,0 +1,46 @@
+import Crypto
+import FlowEngine
+import FlowModel
+import Foundation
+
+/// The step cache of a run, kept in the run database: keys from a step's
+/// resolved definition and its inputs' content, results checked for intact
+/// outputs before they are reused.
+public final class RunCache: StepCache {
+    private let store: RunStore
+    private let recorder: RunRecorder
+    private let hasher: ContentHasher
+
+    /// A cache for the run `recorder` records; new entries are written by it.
+    public init(store: RunStore, recorder: RunRecorder) {
+        self.store = store
+        self.recorder = recorder
+        hasher = recorder.hasher
+    }
+
+    public func key(for step: ResolvedStep, in folder: RunFolder) -> String {
+        var digest = SHA256()
+        digest.update(data: Data(json(step).utf8))
+        for input in step.inputs.sorted() {
+            let content = hasher.hash(folder.path + "/" + (input.hasSuffix("/") ? String(input.dropLast()) : input))
+            digest.update(data: Data("\0\(input)\0\(content ?? "missing")".utf8))
+        }
+        return ContentHasher.hex(digest.finalize())
+    }
+
+    public func reusable(_ key: String) -> CachedResult? {
+        guard let entry = try? store.cached(key), FileManager.default.fileExists(atPath: entry.folder) else { return nil }
+        for output in entry.outputs {
+            let path = entry.folder + "/" + (output.path.hasSuffix("/") ? String(output.path.dropLast()) : output.path)
+            guard hasher.hash(path) == output.hash else { return nil }
+        }
+        return CachedResult(runID: entry.runID, folder: entry.folder, outputs: entry.outputs.map(\.path),
+                            changes: entry.changes)
+    }
+
+    public func remember(_ key: String, step: ResolvedStep, position: Int, changes: [String: Value?], in folder: RunFolder) {
+        recorder.remember(CacheEntry(key: key, runID: recorder.runID, step: step.name, folder: folder.path,
+                                     outputs: step.outputs.map { CachedFile(path: $0, hash: "") }, changes: changes),
+                          position: position)
+    }
+}

@@ -1,0 +1,244 @@
+import FlowEngine
+import FlowModel
+import Foundation
+import GRDB
+
+/// The run database: every run and step, their state changes, and the cache
+/// of step results that `--resume` reuses.
+///
+/// Shared by every flowlua process working in the same folder: one runs a
+/// workflow and records it, others list, inspect, wait for or stop it.
+public final class RunStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating and migrating if need be) the database at `path`.
+    public init(path: String) throws {
+        self.path = path
+        do {
+            pool = try RunDatabase.open(at: path)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError("cannot open the run database \(path): \(error)")
+        }
+    }
+
+    /// Where the database of a runs folder lives: `FLOWLUA_DB`, else
+    /// `flowlua.db` beside the runs folder (`.flowlua/flowlua.db` for the
+    /// default `.flowlua/runs`).
+    public static func defaultPath(runsDirectory: URL,
+                                   environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let path = environment["FLOWLUA_DB"], !path.isEmpty { return path }
+        return runsDirectory.deletingLastPathComponent().appending(path: "flowlua.db").path
+    }
+
+    // MARK: Creating runs
+
+    /// Records a new run, pending, with its steps.
+    public func create(_ run: StoredRun, steps: [(name: String, kind: String)]) throws {
+        try write { db in
+            try RunRow(run).insert(db)
+            for (position, step) in steps.enumerated() {
+                try StepRow(runId: run.id, position: position, name: step.name, kind: step.kind, status: Status.pending.rawValue,
+                            attempts: 0, fromCache: false).insert(db)
+            }
+            try TransitionRow(runId: run.id, position: nil, status: run.status.rawValue, at: Self.now, message: nil).insert(db)
+        }
+    }
+
+    /// Records which process runs a run (a detached one).
+    public func update(pid: Int32, of runID: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE run SET pid = ?, heartbeatAt = ? WHERE id = ?", arguments: [pid, Self.now, runID])
+        }
+    }
+
+    /// Ends a run that no process runs (stopped before it started, or
+    /// interrupted): it and its unfinished steps take `status`.
+    public func finish(_ runID: String, as status: Status, message: String) throws {
+        let now = Self.now
+        try write { db in
+            try db.execute(sql: "UPDATE run SET status = ?, finishedAt = ?, message = ? WHERE id = ?",
+                           arguments: [status.rawValue, now, message, runID])
+            try db.execute(sql: "UPDATE step SET status = ?, finishedAt = ?, message = ? WHERE runId = ? AND status IN (?, ?)",
+                           arguments: [status.rawValue, now, message, runID, Status.pending.rawValue, Status.running.rawValue])
+            try TransitionRow(runId: runID, position: nil, status: status.rawValue, at: now, message: message).insert(db)
+        }
+    }
+
+    /// Gets a finished run ready to run again in its own folder: steps that
+    /// did not succeed go back to pending, and the run to pending with this
+    /// process as its owner. Returns the positions of the steps that
+    /// succeeded, which do not run again.
+    public func prepareRestart(_ runID: String) throws -> Set<Int> {
+        let now = Self.now
+        return try write { db in
+            try db.execute(sql: """
+                UPDATE step SET status = ?, attempts = 0, startedAt = NULL, finishedAt = NULL, exitCode = NULL,
+                  message = NULL, fromCache = 0 WHERE runId = ? AND status != ?
+                """, arguments: [Status.pending.rawValue, runID, Status.success.rawValue])
+            try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL, pid = ?, heartbeatAt = ? WHERE id = ?",
+                           arguments: [Status.pending.rawValue, getpid(), now, runID])
+            try TransitionRow(runId: runID, position: nil, status: "restarted", at: now, message: nil).insert(db)
+            let done = try Int.fetchAll(db, sql: "SELECT position FROM step WHERE runId = ? AND status = ?",
+                                        arguments: [runID, Status.success.rawValue])
+            return Set(done)
+        }
+    }
+
+    /// A recorder that writes a run's events as the driver reports them.
+    public func recorder(for runID: String) -> RunRecorder {
+        RunRecorder(store: self, runID: runID)
+    }
+
+    // MARK: Reading runs
+
+    /// Every run, newest first. Runs whose process died are marked
+    /// interrupted first.
+    public func runs() throws -> [StoredRun] {
+        try markInterrupted()
+        return try pool.read { db in
+            try RunRow.order(Column("createdAt").desc, Column("id").desc).fetchAll(db).map(StoredRun.init)
+        }
+    }
+
+    /// The run whose id is `prefix` or the only one starting with it, as git
+    /// accepts a unique prefix of a commit.
+    public func run(_ prefix: String) throws -> StoredRun {
+        try markInterrupted()
+        let matches = try pool.read { db in
+            if let exact = try RunRow.fetchOne(db, key: prefix) { return [exact] }
+            return try RunRow.filter(Column("id").like(Self.escape(prefix) + "%", escape: "\\")).limit(6).fetchAll(db)
+        }
+        switch matches.count {
+        case 0: throw StoreError("no run '\(prefix)' (flowlua list shows them)")
+        case 1: return StoredRun(matches[0])
+        default:
+            let ids = matches.prefix(5).map(\.id).joined(separator: ", ")
+            throw StoreError("run id '\(prefix)' is ambiguous: \(ids)\(matches.count > 5 ? ", ..." : "")")
+        }
+    }
+
+    /// The steps of a run, in declaration order.
+    public func steps(of runID: String) throws -> [StoredStep] {
+        try pool.read { db in
+            try StepRow.filter(Column("runId") == runID).order(Column("position")).fetchAll(db).map(StoredStep.init)
+        }
+    }
+
+    /// The state changes of a run (and its steps), in order.
+    public func transitions(of runID: String) throws -> [StoredTransition] {
+        try pool.read { db in
+            try TransitionRow.filter(Column("runId") == runID).order(Column("id")).fetchAll(db).map(StoredTransition.init)
+        }
+    }
+
+    /// How long a run's heartbeat may be silent before its process counts as
+    /// gone, even if a process with its pid exists (a reused pid, a hang).
+    public static let heartbeatTimeout: TimeInterval = 10
+
+    /// Marks interrupted every pending or running run whose process is gone
+    /// (or silent for `heartbeatTimeout`), and its running steps: no run
+    /// stays "running" forever after a kill -9 or a power loss.
+    public func markInterrupted(now: Double = Date().timeIntervalSince1970) throws {
+        let live = try pool.read { db in
+            try RunRow.filter([Status.pending.rawValue, Status.running.rawValue].contains(Column("status"))).fetchAll(db)
+        }
+        let dead = live.filter { run in
+            guard let pid = run.pid else { return now - run.createdAt > Self.heartbeatTimeout }
+            let silent = now - (run.heartbeatAt ?? run.createdAt) > Self.heartbeatTimeout
+            return !Self.isAlive(pid) || silent
+        }
+        guard !dead.isEmpty else { return }
+        try write { db in
+            for run in dead {
+                // Re-read under the write lock: the run may have ended meanwhile.
+                guard var row = try RunRow.fetchOne(db, key: run.id),
+                      row.status == Status.pending.rawValue || row.status == Status.running.rawValue
+                else { continue }
+                let message = "the flowlua process\(row.pid.map { " (pid \($0))" } ?? "") stopped without finishing the run"
+                row.status = Status.interrupted.rawValue
+                row.finishedAt = now
+                row.message = message
+                try row.update(db)
+                try TransitionRow(runId: row.id, position: nil, status: row.status, at: now, message: message).insert(db)
+                try db.execute(sql: "UPDATE step SET status = ?, finishedAt = ?, message = ? WHERE runId = ? AND status = ?",
+                               arguments: [Status.interrupted.rawValue, now, "interrupted with the run", row.id,
+                                           Status.running.rawValue])
+            }
+        }
+    }
+
+    // MARK: Deleting
+
+    /// Forgets a run (its rows and cache entries; the caller removes its folder).
+    public func delete(_ runID: String) throws {
+        try write { db in
+            _ = try CacheRow.filter(Column("runId") == runID).deleteAll(db)
+            _ = try RunRow.deleteOne(db, key: runID)
+        }
+    }
+
+    /// Finished runs created before `date`.
+    public func finishedRuns(before date: Date) throws -> [StoredRun] {
+        try runs().filter { $0.status.isFinished && $0.createdAt < date }
+    }
+
+    // MARK: The cache
+
+    /// The result of an earlier successful step with this key.
+    public func cached(_ key: String) throws -> CacheEntry? {
+        try pool.read { db in try CacheRow.fetchOne(db, key: key).map(CacheEntry.init) }
+    }
+
+    /// The cache entries for many keys at once (for a run about to start).
+    public func cached(_ keys: [String]) throws -> [String: CacheEntry] {
+        try pool.read { db in
+            var found: [String: CacheEntry] = [:]
+            for chunk in stride(from: 0, to: keys.count, by: 500).map({ Array(keys[$0 ..< min($0 + 500, keys.count)]) }) {
+                for row in try CacheRow.filter(chunk.contains(Column("key"))).fetchAll(db) {
+                    found[row.key] = CacheEntry(row)
+                }
+            }
+            return found
+        }
+    }
+
+    func store(_ entry: CacheEntry, in db: Database) throws {
+        try CacheRow(key: entry.key, runId: entry.runID, step: entry.step, folder: entry.folder,
+                     outputs: json(entry.outputs), changes: json(entry.changes), createdAt: Self.now).save(db)
+    }
+
+    // MARK: Helpers
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as DatabaseError {
+            throw StoreError("run database \(path): \(error.message ?? error.description)")
+        }
+    }
+
+    /// A consistency check of the database file: "ok", or what is wrong.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+    }
+
+    static var now: Double { Date().timeIntervalSince1970 }
+
+    /// Whether a process exists and is not a zombie (an orphan nobody reaps
+    /// stays a zombie where PID 1 does not reap, as on these machines).
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex
+        else { return true }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}

@@ -1,0 +1,72 @@
+import GRDB
+
+/// The run database's schema, one migration per version. Never edit a
+/// migration that has shipped: add the next one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: runs, steps, transitions, cache") { db in
+            try db.create(table: "run") { t in
+                t.primaryKey("id", .text)
+                t.column("workflow", .text).notNull()
+                t.column("script", .text).notNull()
+                t.column("workingDirectory", .text).notNull()
+                t.column("arguments", .text).notNull()
+                t.column("options", .text).notNull()
+                t.column("folder", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("message", .text)
+                t.column("createdAt", .double).notNull()
+                t.column("startedAt", .double)
+                t.column("finishedAt", .double)
+                t.column("pid", .integer)
+                t.column("heartbeatAt", .double)
+                t.column("vars", .text).notNull().defaults(to: "{}")
+                t.column("stepCount", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(index: "run_on_createdAt", on: "run", columns: ["createdAt"])
+            try db.create(table: "step") { t in
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("startedAt", .double)
+                t.column("finishedAt", .double)
+                t.column("exitCode", .integer)
+                t.column("message", .text)
+                t.column("cacheKey", .text)
+                t.column("fromCache", .boolean).notNull().defaults(to: false)
+                t.primaryKey(["runId", "position"])
+            }
+            try db.create(table: "transition") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("position", .integer)
+                t.column("status", .text).notNull()
+                t.column("at", .double).notNull()
+                t.column("message", .text)
+            }
+            try db.create(index: "transition_on_runId", on: "transition", columns: ["runId"])
+            try db.create(table: "cache") { t in
+                t.primaryKey("key", .text)
+                t.column("runId", .text).notNull()
+                t.column("step", .text).notNull()
+                t.column("folder", .text).notNull()
+                t.column("outputs", .text).notNull()
+                t.column("changes", .text).notNull()
+                t.column("createdAt", .double).notNull()
+            }
+            try db.create(table: "fileHash") { t in
+                t.primaryKey("path", .text)
+                t.column("device", .integer).notNull()
+                t.column("inode", .integer).notNull()
+                t.column("size", .integer).notNull()
+                t.column("modifiedAt", .integer).notNull()
+                t.column("hash", .text).notNull()
+            }
+        }
+        return migrator
+    }
+}

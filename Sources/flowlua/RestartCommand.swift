@@ -1,0 +1,77 @@
+import ArgumentParser
+import FlowEngine
+import FlowModel
+import FlowStore
+import Foundation
+
+extension Flowlua {
+    /// `flowlua restart RUN`: runs again, in the same folder, the steps of a
+    /// run that did not succeed.
+    struct Restart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run again the steps of a run that failed, were canceled, not run or interrupted.",
+            discussion: """
+                Steps that succeeded keep their results and are not run again; the run
+                goes on in its own folder, with its parameters and run variables. Its
+                script is read again, so a fix in a failing step takes effect.
+                """)
+
+        @OptionGroup var store: StoreOptions
+
+        @Argument(help: "The run (an id or a unique prefix).")
+        var runID: String
+
+        @Flag(help: "Go on in the background and print the run id.")
+        var detach = false
+
+        @Flag(name: [.short, .long], help: "Print only errors and the summary of a failed run.")
+        var quiet = false
+
+        func run() async throws {
+            let store = try store.openExisting()
+            let run = try store.run(runID)
+            switch run.status {
+            case .pending, .running:
+                throw CommandFailure("run \(run.id) is still \(run.status.rawValue) (flowlua stop \(run.id) first)")
+            case .success:
+                print("run \(run.id) succeeded: nothing to restart")
+                return
+            default:
+                break
+            }
+            Leftovers.stop(in: run.folder)
+            let session = RunSession(arguments: run.arguments, settings: run.settings,
+                                     runsDirectory: URL(fileURLWithPath: run.folder).deletingLastPathComponent(),
+                                     store: store, quiet: quiet)
+            let (host, plan) = try RunSession.prepare(script: run.script, arguments: run.arguments,
+                                                      workingDirectory: run.workingDirectory)
+            if detach {
+                try startDetached(run, store: store)
+                return
+            }
+            let succeeded = try store.prepareRestart(run.id)
+            let names = try store.steps(of: run.id).filter { succeeded.contains($0.position) }.map(\.name)
+            let completed = Set(plan.workflow.steps.indices.filter { names.contains(plan.workflow.steps[$0].name) })
+            if !quiet {
+                FileHandle.standardError.write(Data(
+                    "flowlua: restarting run \(run.id): \(completed.count) of \(plan.workflow.steps.count) steps succeeded before\n".utf8))
+            }
+            let (report, signal) = try await session.execute(host, plan, id: run.id,
+                                                              carryover: Carryover(completed: completed, vars: run.vars))
+            let code = RunSession.exitCode(report, signal: signal)
+            if code != 0 { throw ExitCode(code) }
+        }
+
+        private func startDetached(_ run: StoredRun, store: RunStore) throws {
+            let log = open(run.folder + "/.logs/flowlua.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            defer { if log >= 0 { close(log) } }
+            let child = try ChildProcess.spawn(ProcessSpec(
+                executable: Run.executable,
+                arguments: ["restart", run.id, "--db", store.path] + (quiet ? ["-q"] : []),
+                workingDirectory: run.workingDirectory,
+                standardOutput: log >= 0 ? log : nil, standardError: log >= 0 ? log : nil))
+            try store.update(pid: child.pid, of: run.id)
+            print(run.id)
+        }
+    }
+}

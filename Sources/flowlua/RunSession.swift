@@ -1,0 +1,94 @@
+import ArgumentParser
+import FlowEngine
+import FlowModel
+import FlowScript
+import FlowStore
+import Foundation
+import Logging
+
+/// Runs a workflow in this process and records it: a new run, a run created
+/// by `run --detach` in another process, or a restart of an earlier run in
+/// its own folder.
+struct RunSession {
+    var arguments: RunArguments
+    var settings: RunSettings
+    var runsDirectory: URL
+    var store: RunStore
+    var quiet: Bool
+
+    /// Loads the script and checks the arguments and the plan: every error
+    /// here comes before anything runs (exit 2).
+    static func prepare(script: String, arguments: RunArguments,
+                        workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> (ScriptHost, Plan) {
+        guard FileManager.default.fileExists(atPath: script) else {
+            throw ScriptError("cannot open \(script): no such file")
+        }
+        let host = try ScriptHost(script: script)
+        let bound = try Arguments.bind(host.workflow.parameters, assignments: arguments.assignments, file: arguments.file)
+        let plan = try Plan(host.workflow, arguments: bound, currentDirectory: workingDirectory)
+        return (host, plan)
+    }
+
+    /// The run record of a new run, pending.
+    func record(_ id: String, plan: Plan, script: String) throws -> StoredRun {
+        let run = StoredRun(id: id, workflow: plan.workflow.name, script: Self.absolute(script),
+                            workingDirectory: FileManager.default.currentDirectoryPath,
+                            folder: runsDirectory.appending(path: id).path, pid: getpid(),
+                            arguments: arguments, settings: settings, stepCount: plan.workflow.steps.count)
+        try store.create(run, steps: plan.workflow.steps.map { ($0.name, $0.kind) })
+        return run
+    }
+
+    /// Runs `plan` as run `id`, recording every event; returns the report,
+    /// and the signal that canceled it if one did.
+    func execute(_ host: ScriptHost, _ plan: Plan, id: String,
+                 carryover: Carryover = Carryover()) async throws -> (report: RunReport, signal: Int32?) {
+        var capacity = Resources.machine
+        if let cpus = settings.cpus { capacity.cpus = cpus }
+        if let memory = settings.memory, let bytes = ByteCount.parse(memory) { capacity.memory = bytes }
+        let workflow = plan.workflow
+        let progress = Progress(quiet: quiet)
+        let recorder = store.recorder(for: id)
+        let driver = RunDriver(
+            plan: plan,
+            options: RunOptions(runsDirectory: runsDirectory, jobs: settings.jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                                capacity: capacity, policy: settings.keepGoing ? .keepGoing : .stopOnFailure,
+                                killGrace: .milliseconds(Int(settings.grace * 1000)),
+                                cache: RunCache(store: store, recorder: recorder), resume: settings.resume),
+            code: host, logger: Logger(label: "flowlua.run"), carryover: carryover,
+            observe: { event in
+                progress.show(event, workflow: workflow)
+                recorder.record(event)
+            })
+        let interrupts = Interrupts { driver.cancel() }
+        defer { interrupts.remove() }
+        let report: RunReport
+        do {
+            report = try await driver.run(id: id)
+        } catch {
+            let message = error is PlanError ? "\(error)" : "cannot start the run: \(error)"
+            recorder.record(.runFinished(status: .error, duration: 0, message: message))
+            recorder.finish()
+            if error is PlanError { throw error }
+            throw ScriptError(message)
+        }
+        if let failure = recorder.finish() {
+            FileHandle.standardError.write(Data("flowlua: warning: the run database missed part of this run: \(failure)\n".utf8))
+        }
+        progress.summarize(report)
+        return (report, interrupts.cancelSignal)
+    }
+
+    /// The exit status for a finished run: 0, 1, or 130/143 after a cancel.
+    static func exitCode(_ report: RunReport, signal: Int32?) -> Int32 {
+        switch report.status {
+        case .success: 0
+        case .canceled: Interrupts.exitCode(for: signal ?? SIGINT)
+        default: 1
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+}
