@@ -72,7 +72,16 @@ final class ContentHasher: Sendable {
         return hex(hasher.finalize())
     }
 
+    /// Lowercase hex, by table: `String(format:)` per byte cost more than
+    /// the hashing.
     static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in digest {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

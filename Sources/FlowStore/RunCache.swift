@@ -20,12 +20,29 @@ public final class RunCache: StepCache {
 
     public func key(for step: ResolvedStep, in folder: RunFolder) -> String {
         var digest = SHA256()
-        digest.update(data: Data(json(step).utf8))
+        digest.update(data: Data(Self.canonical(step).utf8))
         for input in step.inputs.sorted() {
             let content = hasher.hash(folder.path + "/" + (input.hasSuffix("/") ? String(input.dropLast()) : input))
             digest.update(data: Data("\0\(input)\0\(content ?? "missing")".utf8))
         }
         return ContentHasher.hex(digest.finalize())
+    }
+
+    /// The definition part of a step's key as text: every field, tagged and
+    /// separated by NULs, maps sorted (a hand-written form: `JSONEncoder` cost
+    /// more than a no-op step).
+    static func canonical(_ step: ResolvedStep) -> String {
+        var text = "flowlua-key-1\0\(step.kind)\0\(step.name)\0"
+        for command in step.commands { text += "command\0\(command)\0" }
+        text += "image\0\(step.image ?? "")\0code\0\(step.code ?? "")\0worker\0\(step.worker)\0"
+        for (name, value) in step.environment.sorted(by: { $0.key < $1.key }) { text += "env\0\(name)=\(value)\0" }
+        for (tag, values) in [("worker-var", step.workerVars), ("param", step.parameters), ("run-var", step.vars)] {
+            for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+                text += "\(tag)\0\(name)=\(value.typeName):\(value.rendered)\0"
+            }
+        }
+        for output in step.outputs { text += "output\0\(output)\0" }
+        return text
     }
 
     public func reusable(_ key: String) -> CachedResult? {

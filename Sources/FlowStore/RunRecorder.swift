@@ -5,12 +5,11 @@ import GRDB
 
 /// Writes one run's events to the database, off the driver's path.
 ///
-/// Events queue up under a lock; a thread of its own writes whatever has
-/// queued in one transaction (a group commit), so a no-op step costs the
-/// driver an append and the database a share of a transaction, and a crash
-/// loses at most the transaction being written. The same thread beats a
-/// heartbeat every two seconds, which tells other processes that the run's
-/// process is alive.
+/// Events queue up under a lock; a thread of its own wakes every 25 ms (or
+/// when many have queued) and writes them all in one transaction, so a
+/// no-op step costs the driver an append, and a crash loses at most the
+/// last 25 ms of events. The same thread beats a heartbeat every two
+/// seconds, which tells other processes that the run's process is alive.
 public final class RunRecorder: @unchecked Sendable {
     // `queue`, `closed`, `written` and `failure` are guarded by `condition`.
     private let store: RunStore
@@ -22,6 +21,10 @@ public final class RunRecorder: @unchecked Sendable {
     private var failure: String?
     private var enqueued = 0
     static let heartbeatInterval: TimeInterval = 2
+    /// How long events may wait to be written.
+    static let flushInterval: TimeInterval = 0.025
+    /// Events that wake the writer at once, however recent.
+    static let batchSize = 256
     /// Hashes files for the cache: the outputs of entries before they are
     /// written, and (through `RunCache`) the inputs of steps.
     let hasher: ContentHasher
@@ -69,7 +72,7 @@ public final class RunRecorder: @unchecked Sendable {
         condition.lock()
         queue.append((operation, RunStore.now))
         enqueued += 1
-        condition.signal()
+        if queue.count >= Self.batchSize { condition.signal() }
         condition.unlock()
     }
 
@@ -77,8 +80,12 @@ public final class RunRecorder: @unchecked Sendable {
         var lastBeat = RunStore.now
         while true {
             condition.lock()
-            while queue.isEmpty && !closed {
-                if !condition.wait(until: Date(timeIntervalSince1970: lastBeat + Self.heartbeatInterval)) { break }
+            // Sleep for a flush interval (or until the batch is full, or the
+            // run ends); with nothing queued, until the next heartbeat.
+            let wake = Date(timeIntervalSinceNow: Self.flushInterval)
+            while queue.count < Self.batchSize && !closed {
+                let until = queue.isEmpty ? max(wake, Date(timeIntervalSince1970: lastBeat + Self.heartbeatInterval)) : wake
+                if !condition.wait(until: until) { break }
             }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
@@ -90,6 +97,13 @@ public final class RunRecorder: @unchecked Sendable {
             if now - lastBeat >= Self.heartbeatInterval {
                 work.append((.heartbeat, now))
                 lastBeat = now
+            }
+            // Only the last list of run variables in a batch needs writing.
+            if let last = work.lastIndex(where: { if case .event(.varsChanged) = $0.0 { true } else { false } }) {
+                work = work.enumerated().filter { i, item in
+                    if case .event(.varsChanged) = item.0 { return i == last }
+                    return true
+                }.map(\.element)
             }
             // Hash cache entries' outputs before taking the write lock.
             for (i, (operation, at)) in work.enumerated() {
@@ -105,7 +119,7 @@ public final class RunRecorder: @unchecked Sendable {
             var problem: String?
             do {
                 try store.write { db in
-                    for (operation, at) in work { try apply(operation, at: at, in: db) }
+                    try write(work, in: db)
                     for row in hashes { try row.save(db) }
                 }
             } catch {
@@ -119,63 +133,125 @@ public final class RunRecorder: @unchecked Sendable {
         }
     }
 
-    private func apply(_ operation: Operation, at: Double, in db: Database) throws {
-        switch operation {
-        case .heartbeat:
-            try db.execute(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ?", arguments: [at, runID])
-        case .cache(let entry, let position):
-            try store.store(entry, in: db)
-            try db.execute(sql: "UPDATE step SET cacheKey = ? WHERE runId = ? AND position = ?",
-                           arguments: [entry.key, runID, position])
-        case .event(let event):
-            try apply(event, at: at, in: db)
-        }
+    /// What a batch changes in one step's row: written once, however many
+    /// events touched the step.
+    private struct StepChange {
+        var status: String?
+        var attempts: Int?
+        var startedAt: Double?
+        var finishedAt: Double?
+        var clearsEnd = false
+        var exitCode: Int32?
+        var message: String??
+        var fromCache: Bool?
+        var cacheKey: String?
     }
 
-    private func apply(_ event: RunEvent, at: Double, in db: Database) throws {
-        func transition(_ position: Int?, _ status: String, _ message: String? = nil) throws {
-            try TransitionRow(runId: runID, position: position, status: status, at: at, message: message).insert(db)
+    /// Writes a batch: run-level events and unusual step changes as they
+    /// come (with a transition row each), and one update per step for the
+    /// rest. A step's ordinary changes (it started, it succeeded) are kept in
+    /// its row's times rather than as transition rows: a code step is then
+    /// one statement, not seven.
+    private func write(_ work: [(Operation, Double)], in db: Database) throws {
+        var steps: [Int: StepChange] = [:]
+        func execute(_ sql: String, _ arguments: StatementArguments) throws {
+            try db.cachedStatement(sql: sql).execute(arguments: arguments)
         }
-        switch event {
-        case .runStarted:
-            try db.execute(sql: """
-                UPDATE run SET status = ?, startedAt = COALESCE(startedAt, ?), finishedAt = NULL, message = NULL,
-                  pid = ?, heartbeatAt = ? WHERE id = ?
-                """, arguments: [Status.running.rawValue, at, getpid(), at, runID])
-            try transition(nil, Status.running.rawValue)
-        case .stepStarted(_, let index, let attempt):
-            try db.execute(sql: """
-                UPDATE step SET status = ?, attempts = ?, startedAt = CASE WHEN ? = 1 THEN ? ELSE COALESCE(startedAt, ?) END,
-                  finishedAt = NULL, exitCode = NULL, message = NULL, fromCache = 0 WHERE runId = ? AND position = ?
-                """, arguments: [Status.running.rawValue, attempt, attempt, at, at, runID, index])
-            try transition(index, Status.running.rawValue, attempt > 1 ? "attempt \(attempt)" : nil)
-        case .stepRetrying(_, let index, let attempt, let delay, let result):
-            try transition(index, "retrying", "attempt \(attempt) failed (\(result.error ?? "exit \(result.exitCode ?? -1)")); "
-                + "again in \(delay)s")
-        case .stepFinished(_, let index, let status, _, let result):
-            try db.execute(sql: "UPDATE step SET status = ?, finishedAt = ?, exitCode = ?, message = ? WHERE runId = ? AND position = ?",
-                           arguments: [status.rawValue, at, result.exitCode, status == .success ? nil : result.error, runID, index])
-            try transition(index, status.rawValue, status == .success ? nil : result.error)
-        case .stepCached(_, let index, let from):
-            try db.execute(sql: """
-                UPDATE step SET status = ?, startedAt = ?, finishedAt = ?, exitCode = 0, message = ?, fromCache = 1
+        func transition(_ position: Int?, _ status: String, _ message: String?, at: Double) throws {
+            try execute("INSERT INTO transition (runId, position, status, at, message) VALUES (?, ?, ?, ?, ?)",
+                        [runID, position, status, at, message])
+        }
+        for (operation, at) in work {
+            switch operation {
+            case .heartbeat:
+                try execute("UPDATE run SET heartbeatAt = ? WHERE id = ?", [at, runID])
+            case .cache(let entry, let position):
+                try store.store(entry, in: db)
+                steps[position, default: StepChange()].cacheKey = entry.key
+            case .event(let event):
+                switch event {
+                case .runStarted:
+                    try execute("""
+                        UPDATE run SET status = ?, startedAt = COALESCE(startedAt, ?), finishedAt = NULL, message = NULL,
+                          pid = ?, heartbeatAt = ? WHERE id = ?
+                        """, [Status.running.rawValue, at, getpid(), at, runID])
+                    try transition(nil, Status.running.rawValue, nil, at: at)
+                case .stepStarted(_, let index, let attempt):
+                    var change = steps[index, default: StepChange()]
+                    change.status = Status.running.rawValue
+                    change.attempts = attempt
+                    if attempt == 1 { change.startedAt = at }
+                    change.finishedAt = nil
+                    change.clearsEnd = true
+                    change.exitCode = nil
+                    change.message = .some(nil)
+                    change.fromCache = false
+                    steps[index] = change
+                    if attempt > 1 { try transition(index, Status.running.rawValue, "attempt \(attempt)", at: at) }
+                case .stepRetrying(_, let index, let attempt, let delay, let result):
+                    try transition(index, "retrying", "attempt \(attempt) failed (\(result.error ?? "exit \(result.exitCode ?? -1)")); "
+                        + "again in \(delay)s", at: at)
+                case .stepFinished(_, let index, let status, _, let result):
+                    var change = steps[index, default: StepChange()]
+                    change.status = status.rawValue
+                    change.finishedAt = at
+                    change.clearsEnd = false
+                    change.exitCode = result.exitCode
+                    change.message = .some(status == .success ? nil : result.error)
+                    steps[index] = change
+                    if status != .success { try transition(index, status.rawValue, result.error, at: at) }
+                case .stepCached(_, let index, let from):
+                    var change = steps[index, default: StepChange()]
+                    change.status = Status.success.rawValue
+                    change.startedAt = at
+                    change.finishedAt = at
+                    change.exitCode = 0
+                    change.message = .some("from the cache (run \(from))")
+                    change.fromCache = true
+                    steps[index] = change
+                    try transition(index, Status.success.rawValue, "from the cache (run \(from))", at: at)
+                case .stepNotRun(_, let index, let status, let reason):
+                    var change = steps[index, default: StepChange()]
+                    change.status = status.rawValue
+                    change.finishedAt = at
+                    change.message = .some(reason)
+                    steps[index] = change
+                    try transition(index, status.rawValue, reason, at: at)
+                case .varsChanged(let vars):
+                    try execute("UPDATE run SET vars = ? WHERE id = ?", [json(vars), runID])
+                case .callbackFailed(let name, let error):
+                    try transition(nil, "callback failed", "\(name): \(error)", at: at)
+                case .runCanceling:
+                    try transition(nil, "canceling", nil, at: at)
+                case .runFinished(let status, _, let message):
+                    // Steps first: the run's end comes after theirs.
+                    try writeSteps(steps, execute)
+                    steps.removeAll()
+                    try execute("UPDATE run SET status = ?, finishedAt = ?, message = ?, heartbeatAt = ? WHERE id = ?",
+                                [status.rawValue, at, message, at, runID])
+                    try transition(nil, status.rawValue, message, at: at)
+                }
+            }
+        }
+        try writeSteps(steps, execute)
+    }
+
+    private func writeSteps(_ steps: [Int: StepChange],
+                            _ execute: (String, StatementArguments) throws -> Void) throws {
+        for (position, change) in steps {
+            let message: String? = change.message ?? nil
+            try execute("""
+                UPDATE step SET
+                  status = COALESCE(?, status), attempts = COALESCE(?, attempts),
+                  startedAt = COALESCE(?, startedAt),
+                  finishedAt = CASE WHEN ? THEN NULL ELSE COALESCE(?, finishedAt) END,
+                  exitCode = CASE WHEN ? THEN ? ELSE exitCode END,
+                  message = CASE WHEN ? THEN ? ELSE message END,
+                  fromCache = COALESCE(?, fromCache), cacheKey = COALESCE(?, cacheKey)
                 WHERE runId = ? AND position = ?
-                """, arguments: [Status.success.rawValue, at, at, "from the cache (run \(from))", runID, index])
-            try transition(index, Status.success.rawValue, "from the cache (run \(from))")
-        case .stepNotRun(_, let index, let status, let reason):
-            try db.execute(sql: "UPDATE step SET status = ?, finishedAt = ?, message = ? WHERE runId = ? AND position = ?",
-                           arguments: [status.rawValue, at, reason, runID, index])
-            try transition(index, status.rawValue, reason)
-        case .varsChanged(let vars):
-            try db.execute(sql: "UPDATE run SET vars = ? WHERE id = ?", arguments: [json(vars), runID])
-        case .callbackFailed(let name, let error):
-            try transition(nil, "callback failed", "\(name): \(error)")
-        case .runCanceling:
-            try transition(nil, "canceling")
-        case .runFinished(let status, _, let message):
-            try db.execute(sql: "UPDATE run SET status = ?, finishedAt = ?, message = ?, heartbeatAt = ? WHERE id = ?",
-                           arguments: [status.rawValue, at, message, at, runID])
-            try transition(nil, status.rawValue, message)
+                """, [change.status, change.attempts, change.startedAt, change.clearsEnd, change.finishedAt,
+                      change.status != nil, change.exitCode, change.message != nil, message,
+                      change.fromCache, change.cacheKey, runID, position])
         }
     }
 }

@@ -39,9 +39,9 @@ public final class RunStore: Sendable {
     public func create(_ run: StoredRun, steps: [(name: String, kind: String)]) throws {
         try write { db in
             try RunRow(run).insert(db)
+            let insert = try db.cachedStatement(sql: "INSERT INTO step (runId, position, name, kind, status) VALUES (?, ?, ?, ?, ?)")
             for (position, step) in steps.enumerated() {
-                try StepRow(runId: run.id, position: position, name: step.name, kind: step.kind, status: Status.pending.rawValue,
-                            attempts: 0, fromCache: false).insert(db)
+                try insert.execute(arguments: [run.id, position, step.name, step.kind, Status.pending.rawValue])
             }
             try TransitionRow(runId: run.id, position: nil, status: run.status.rawValue, at: Self.now, message: nil).insert(db)
         }
@@ -206,8 +206,10 @@ public final class RunStore: Sendable {
     }
 
     func store(_ entry: CacheEntry, in db: Database) throws {
-        try CacheRow(key: entry.key, runId: entry.runID, step: entry.step, folder: entry.folder,
-                     outputs: json(entry.outputs), changes: json(entry.changes), createdAt: Self.now).save(db)
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO cache (key, runId, step, folder, outputs, changes, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [entry.key, entry.runID, entry.step, entry.folder, JSONText.files(entry.outputs),
+                                     JSONText.changes(entry.changes), Self.now])
     }
 
     // MARK: Helpers

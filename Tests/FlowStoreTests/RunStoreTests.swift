@@ -65,9 +65,10 @@ struct RunStoreTests {
         #expect(steps[0].attempts == 2)
         #expect(steps[0].exitCode == 0)
         #expect(steps[1].message == "not started")
+        #expect(steps[0].startedAt != nil && steps[0].finishedAt != nil, "a step's start and end are in its row")
         let changes = try store.transitions(of: "run1").map { "\($0.position.map(String.init) ?? "run") \($0.status)" }
-        #expect(changes == ["run pending", "run running", "0 running", "0 retrying", "0 running", "0 success",
-                            "1 not run", "run success"])
+        #expect(changes == ["run pending", "run running", "0 retrying", "0 running", "1 not run", "run success"],
+                "transitions hold what the rows do not: retries, later attempts, failures, the run")
     }
 
     @Test func aRunWhoseProcessIsGoneIsMarkedInterrupted() throws {

@@ -266,15 +266,26 @@ public actor RunDriver {
     private func resolve(_ index: Int, folder: RunFolder) -> ResolvedStep {
         let step = plan.workflow.steps[index]
         let worker = plan.workers[index]
-        let variables = variables(for: index, folder: folder)
-        func substituted(_ text: String) -> String { (try? variables.substitute(text)) ?? text }
+        let paths = plan.inputs[index] + plan.outputs[index]
+        let substitutes: Bool = switch step {
+        case .code: paths.contains(where: Template.hasPlaceholder)
+        default: true
+        }
+        let variables = substitutes ? variables(for: index, folder: folder) : Variables()
+        func substituted(_ text: String) -> String {
+            guard substitutes, Template.hasPlaceholder(text) else { return text }
+            return (try? variables.substitute(text)) ?? text
+        }
         var commands: [String] = [], image: String?, code: String?
+        var parameters: [String: Value] = [:], readable: [String: Value] = [:]
         switch step {
         case .container(let container):
             commands = container.commands.map(substituted)
             image = container.image ?? worker.image
         case .code(let codeStep):
             code = codeStep.function.source.isEmpty ? codeStep.function.location : codeStep.function.source
+            parameters = plan.arguments
+            readable = vars
         case .notebook(let notebook):
             let params = notebook.params.mapValues { value -> String in
                 if case .string(let text) = value { substituted(text) } else { value.rendered }
@@ -283,8 +294,8 @@ public actor RunDriver {
             image = worker.image
         }
         return ResolvedStep(name: step.name, kind: step.kind, commands: commands, image: image, code: code,
-                            environment: worker.env.merging(step.info.env) { $1 },
-                            worker: "\(worker.type.rawValue):\(worker.name)", workerVars: worker.vars,
+                            environment: step.info.env.isEmpty ? worker.env : worker.env.merging(step.info.env) { $1 },
+                            worker: worker.name, workerVars: worker.vars, parameters: parameters, vars: readable,
                             inputs: plan.inputs[index].map(substituted), outputs: plan.outputs[index].map(substituted))
     }
 

@@ -31,6 +31,11 @@ public struct ResolvedStep: Sendable, Hashable, Codable {
     public var environment: [String: String]
     public var worker: String
     public var workerVars: [String: Value]
+    /// What a code step can read besides its files: every parameter and run
+    /// variable (empty for other steps, whose substituted text says what
+    /// they use).
+    public var parameters: [String: Value]
+    public var vars: [String: Value]
     /// Paths relative to the run folder, after substitution.
     public var inputs: [String]
     public var outputs: [String]

@@ -1,0 +1,43 @@
+import FlowModel
+
+/// JSON for the two shapes written for every cached step, by hand:
+/// `JSONEncoder` cost more than the rest of recording a code step. What it
+/// writes is read back with `JSONDecoder`.
+enum JSONText {
+    static func files(_ files: [CachedFile]) -> String {
+        guard !files.isEmpty else { return "[]" }
+        return "[" + files.map { "{\"hash\":\(string($0.hash)),\"path\":\(string($0.path))}" }.joined(separator: ",") + "]"
+    }
+
+    static func changes(_ changes: [String: Value?]) -> String {
+        guard !changes.isEmpty else { return "{}" }
+        return "{" + changes.sorted { $0.key < $1.key }.map { "\(string($0.key)):\($0.value.map(value) ?? "null")" }
+            .joined(separator: ",") + "}"
+    }
+
+    static func value(_ value: Value) -> String {
+        switch value {
+        case .string(let s): string(s)
+        case .integer(let i): String(i)
+        case .float(let d): d.isFinite ? "\(d)" : "null"
+        case .boolean(let b): b ? "true" : "false"
+        case .list(let items): "[" + items.map(self.value).joined(separator: ",") + "]"
+        }
+    }
+
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
