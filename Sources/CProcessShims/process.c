@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,6 +92,8 @@ int flowlua_drain(int pipe, int *file, const char *path) {
         }
     }
 }
+
+int flowlua_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)gettid(), nice); }
 
 int flowlua_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 

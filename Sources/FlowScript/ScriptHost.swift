@@ -23,6 +23,8 @@ public actor ScriptHost: CodeExecutor {
     private let session: CodeSession
     private let gate: CallGate
     private var calls = 0
+    /// The parameters as a Lua value: the same for every step of a run.
+    private var parameterTable: (values: [String: Value], table: LuaValue)?
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -86,8 +88,10 @@ public actor ScriptHost: CodeExecutor {
         guard let function = functions[step.function.id] else {
             return CodeOutcome(result: ExecResult(exitCode: nil, error: "code step function not found"))
         }
+        let parameters = context.variables.parameters
+        if parameterTable?.values != parameters { parameterTable = (parameters, LuaValue(parameters)) }
         let fields: LuaValue = [
-            "params": LuaValue(context.variables.parameters),
+            "params": parameterTable?.table ?? .nil,
             "vars": LuaValue(vars),
             "run_id": .string(context.runID),
             "run_dir": .string(context.folder.path),

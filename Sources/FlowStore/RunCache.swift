@@ -10,6 +10,9 @@ public final class RunCache: StepCache {
     private let store: RunStore
     private let recorder: RunRecorder
     private let hasher: ContentHasher
+    /// For code steps, whose definition is fixed for a run but for the run
+    /// variables: the digest state after the fixed part, by step name.
+    private let prefixes = DigestMemo()
 
     /// A cache for the run `recorder` records; new entries are written by it.
     public init(store: RunStore, recorder: RunRecorder) {
@@ -18,12 +21,36 @@ public final class RunCache: StepCache {
         hasher = recorder.hasher
     }
 
-    public func key(for step: ResolvedStep, in folder: RunFolder) -> String {
-        var digest = SHA256()
-        digest.update(data: Data(Self.canonical(step).utf8))
+    public func hashInputs(of step: ResolvedStep, in folder: RunFolder) -> [String: String] {
+        var hashes: [String: String] = [:]
+        for input in step.inputs {
+            let path = folder.path + "/" + (input.hasSuffix("/") ? String(input.dropLast()) : input)
+            hashes[input] = hasher.hash(path) ?? "missing"
+        }
+        return hashes
+    }
+
+    public func key(for step: ResolvedStep, inputs: [String: String]) -> String {
+        var digest: SHA256
+        if step.kind == "code" {
+            if let prefix = prefixes[step.name] {
+                digest = prefix
+            } else {
+                var fixed = step
+                fixed.vars = [:]
+                digest = SHA256()
+                digest.update(data: Data(Self.canonical(fixed).utf8))
+                prefixes[step.name] = digest
+            }
+            for (name, value) in step.vars.sorted(by: { $0.key < $1.key }) {
+                digest.update(data: Data("run-var\0\(name)=\(value.typeName):\(value.rendered)\0".utf8))
+            }
+        } else {
+            digest = SHA256()
+            digest.update(data: Data(Self.canonical(step).utf8))
+        }
         for input in step.inputs.sorted() {
-            let content = hasher.hash(folder.path + "/" + (input.hasSuffix("/") ? String(input.dropLast()) : input))
-            digest.update(data: Data("\0\(input)\0\(content ?? "missing")".utf8))
+            digest.update(data: Data("\0\(input)\0\(inputs[input] ?? "missing")".utf8))
         }
         return ContentHasher.hex(digest.finalize())
     }
@@ -36,12 +63,15 @@ public final class RunCache: StepCache {
         for command in step.commands { text += "command\0\(command)\0" }
         text += "image\0\(step.image ?? "")\0code\0\(step.code ?? "")\0worker\0\(step.worker)\0"
         for (name, value) in step.environment.sorted(by: { $0.key < $1.key }) { text += "env\0\(name)=\(value)\0" }
-        for (tag, values) in [("worker-var", step.workerVars), ("param", step.parameters), ("run-var", step.vars)] {
+        for (tag, values) in [("worker-var", step.workerVars), ("param", step.parameters)] {
             for (name, value) in values.sorted(by: { $0.key < $1.key }) {
                 text += "\(tag)\0\(name)=\(value.typeName):\(value.rendered)\0"
             }
         }
         for output in step.outputs { text += "output\0\(output)\0" }
+        for (name, value) in step.vars.sorted(by: { $0.key < $1.key }) {
+            text += "run-var\0\(name)=\(value.typeName):\(value.rendered)\0"
+        }
         return text
     }
 
@@ -55,9 +85,22 @@ public final class RunCache: StepCache {
                             changes: entry.changes)
     }
 
-    public func remember(_ key: String, step: ResolvedStep, position: Int, changes: [String: Value?], in folder: RunFolder) {
-        recorder.remember(CacheEntry(key: key, runID: recorder.runID, step: step.name, folder: folder.path,
-                                     outputs: step.outputs.map { CachedFile(path: $0, hash: "") }, changes: changes),
-                          position: position)
+    public func remember(_ step: ResolvedStep, inputs: [String: String], key: String?, position: Int,
+                         changes: [String: Value?], in folder: RunFolder) {
+        let entry = CacheEntry(key: key ?? "", runID: recorder.runID, step: step.name, folder: folder.path,
+                               outputs: step.outputs.map { CachedFile(path: $0, hash: "") }, changes: changes)
+        recorder.remember(entry, position: position) { [self] in self.key(for: step, inputs: inputs) }
+    }
+}
+
+/// Digest states by name, under a lock. `SHA256` is a value type that is not
+/// marked `Sendable`; only copies go in and out.
+private final class DigestMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var states: [String: SHA256] = [:]
+
+    subscript(name: String) -> SHA256? {
+        get { lock.withLock { states[name] } }
+        set { lock.withLock { states[name] = newValue } }
     }
 }

@@ -31,7 +31,8 @@ public final class RunRecorder: @unchecked Sendable {
 
     enum Operation {
         case event(RunEvent)
-        case cache(CacheEntry, position: Int)
+        /// `key` works out the entry's key when it has none yet.
+        case cache(CacheEntry, position: Int, key: (@Sendable () -> String)?)
         case heartbeat
     }
 
@@ -51,8 +52,8 @@ public final class RunRecorder: @unchecked Sendable {
 
     /// Queues a step result for the cache (its outputs are hashed on the
     /// recorder's thread), and marks the step's key.
-    public func remember(_ entry: CacheEntry, position: Int) {
-        enqueue(.cache(entry, position: position))
+    public func remember(_ entry: CacheEntry, position: Int, key: (@Sendable () -> String)? = nil) {
+        enqueue(.cache(entry, position: position, key: key))
     }
 
     /// Waits until everything queued is written, and stops the thread.
@@ -77,6 +78,9 @@ public final class RunRecorder: @unchecked Sendable {
     }
 
     private func loop() {
+        // Behind the steps and the threads driving them: on a machine with
+        // few cores, writing the record must not take a core from them.
+        ThreadPriority.lowest()
         var lastBeat = RunStore.now
         while true {
             condition.lock()
@@ -107,12 +111,13 @@ public final class RunRecorder: @unchecked Sendable {
             }
             // Hash cache entries' outputs before taking the write lock.
             for (i, (operation, at)) in work.enumerated() {
-                if case .cache(var entry, let position) = operation {
+                if case .cache(var entry, let position, let key) = operation {
+                    if entry.key.isEmpty, let key { entry.key = key() }
                     entry.outputs = entry.outputs.map { file in
                         let path = entry.folder + "/" + (file.path.hasSuffix("/") ? String(file.path.dropLast()) : file.path)
                         return CachedFile(path: file.path, hash: hasher.hash(path) ?? "missing")
                     }
-                    work[i] = (.cache(entry, position: position), at)
+                    work[i] = (.cache(entry, position: position, key: nil), at)
                 }
             }
             let hashes = hasher.takeFresh()
@@ -165,7 +170,7 @@ public final class RunRecorder: @unchecked Sendable {
             switch operation {
             case .heartbeat:
                 try execute("UPDATE run SET heartbeatAt = ? WHERE id = ?", [at, runID])
-            case .cache(let entry, let position):
+            case .cache(let entry, let position, _):
                 try store.store(entry, in: db)
                 steps[position, default: StepChange()].cacheKey = entry.key
             case .event(let event):

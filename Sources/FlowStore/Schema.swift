@@ -25,7 +25,9 @@ enum Schema {
                 t.column("stepCount", .integer).notNull().defaults(to: 0)
             }
             try db.create(index: "run_on_createdAt", on: "run", columns: ["createdAt"])
-            try db.create(table: "step") { t in
+            // Steps, cache entries and file hashes are only ever found by their
+            // keys: tables clustered on them, one B-tree per write, not two.
+            try db.create(table: "step", options: [.withoutRowID]) { t in
                 t.column("runId", .text).notNull().references("run", onDelete: .cascade)
                 t.column("position", .integer).notNull()
                 t.column("name", .text).notNull()
@@ -49,7 +51,7 @@ enum Schema {
                 t.column("message", .text)
             }
             try db.create(index: "transition_on_runId", on: "transition", columns: ["runId"])
-            try db.create(table: "cache") { t in
+            try db.create(table: "cache", options: [.withoutRowID]) { t in
                 t.primaryKey("key", .text)
                 t.column("runId", .text).notNull()
                 t.column("step", .text).notNull()
@@ -58,7 +60,7 @@ enum Schema {
                 t.column("changes", .text).notNull()
                 t.column("createdAt", .double).notNull()
             }
-            try db.create(table: "fileHash") { t in
+            try db.create(table: "fileHash", options: [.withoutRowID]) { t in
                 t.primaryKey("path", .text)
                 t.column("device", .integer).notNull()
                 t.column("inode", .integer).notNull()

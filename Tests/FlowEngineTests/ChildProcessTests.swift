@@ -52,6 +52,10 @@ struct ChildProcessTests {
         let marker = uniqueSleep()
         let child = try ChildProcess.spawn(.shell("sleep \(marker) > /dev/null 2>&1 & exit 0"))
         #expect(await child.termination() == .exited(0))
+        // The shell may exit before its background child has become `sleep`.
+        for _ in 0..<100 where livingProcesses(matching: "sleep \(marker)").isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(livingProcesses(matching: "sleep \(marker)").count == 1)
         #expect(child.groupIsAlive)
         await child.sweep(grace: .seconds(2))

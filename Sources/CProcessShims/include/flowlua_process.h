@@ -45,6 +45,10 @@ int flowlua_pipe(int fds[2]);
 /// the file cannot be opened or written.
 int flowlua_drain(int pipe, int *file, const char *path);
 
+/// Sets the nice value of the calling thread only (Linux threads have their
+/// own); returns 0 or -1 with errno.
+int flowlua_thread_nice(int nice);
+
 /// An anonymous in-memory file (memfd), close-on-exec, for capturing output.
 int flowlua_memfd(const char *name);
 

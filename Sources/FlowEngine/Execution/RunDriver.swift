@@ -97,8 +97,9 @@ public actor RunDriver {
     private var used = Resources.none
     private var canceling = false
     private var callbacks: [Task<Void, Never>] = []
-    /// Each step's cache key and resolved definition, once it launched.
-    private var keys: [Int: (key: String, step: ResolvedStep)] = [:]
+    /// Each step as it launched, its inputs' hashes, and its cache key if it
+    /// was needed then (`--resume`).
+    private var launched: [Int: (step: ResolvedStep, inputs: [String: String], key: String?)] = [:]
     /// Steps whose result came from the cache: the run that produced it.
     private var cachedFrom: [Int: String] = [:]
     /// Resumed when the last step has ended.
@@ -242,9 +243,12 @@ public actor RunDriver {
     private func reuseCached(_ index: Int) -> Bool {
         guard let cache = options.cache, let folder else { return false }
         let resolved = resolve(index, folder: folder)
-        let key = cache.key(for: resolved, in: folder)
-        keys[index] = (key, resolved)
-        guard options.resume, let hit = cache.reusable(key) else { return false }
+        let inputs = resolved.inputs.isEmpty ? [:] : cache.hashInputs(of: resolved, in: folder)
+        // Without --resume the key is only stored, so it is worked out later,
+        // off the driver's thread.
+        let key = options.resume ? cache.key(for: resolved, inputs: inputs) : nil
+        launched[index] = (resolved, inputs, key)
+        guard let key, let hit = cache.reusable(key) else { return false }
         if hit.folder != folder.path {
             do {
                 for output in hit.outputs { try folder.copy(output, from: hit.folder) }
@@ -385,8 +389,9 @@ public actor RunDriver {
                 for (name, value) in changes { vars[name] = value }
                 observe(.varsChanged(vars))
             }
-            if let cache = options.cache, let (key, resolved) = keys[index] {
-                cache.remember(key, step: resolved, position: index, changes: changes, in: folder)
+            if let cache = options.cache, let launch = launched.removeValue(forKey: index) {
+                cache.remember(launch.step, inputs: launch.inputs, key: launch.key, position: index, changes: changes,
+                               in: folder)
             }
             close(index, as: .success, result: result)
         } else if canceling {
@@ -510,8 +515,8 @@ public actor RunDriver {
     /// What `${name}` means in a step right now.
     private func variables(for index: Int, folder: RunFolder) -> Variables {
         Variables(runVars: vars, parameters: plan.arguments, workerVars: plan.workers[index].vars,
-                  builtins: ["run_id": folder.id, "run_dir": folder.path, "step": plan.workflow.steps[index].name,
-                             "workflow": plan.workflow.name])
+                  builtins: .init(runID: folder.id, runDirectory: folder.path, step: plan.workflow.steps[index].name,
+                                  workflow: plan.workflow.name))
     }
 
     /// Separates attempts in a retried step's logs.

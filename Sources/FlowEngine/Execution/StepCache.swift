@@ -7,15 +7,21 @@ import FlowModel
 /// and from the content of its inputs; an earlier successful execution with
 /// the same key, whose outputs are still intact, can stand in for running it.
 public protocol StepCache: Sendable {
-    /// The key of a step about to run in `folder`.
-    func key(for step: ResolvedStep, in folder: RunFolder) -> String
+    /// The content hashes of a step's inputs as they are now, by path: the
+    /// part of its key that must be taken as it is about to run.
+    func hashInputs(of step: ResolvedStep, in folder: RunFolder) -> [String: String]
+
+    /// The key of a step from its definition and its inputs' hashes.
+    func key(for step: ResolvedStep, inputs: [String: String]) -> String
 
     /// An earlier result with this key whose outputs are intact.
     func reusable(_ key: String) -> CachedResult?
 
-    /// Keeps the result of a step that succeeded; may finish later, off the
-    /// caller's thread.
-    func remember(_ key: String, step: ResolvedStep, position: Int, changes: [String: Value?], in folder: RunFolder)
+    /// Keeps the result of a step that succeeded. Its key (`key`, or computed
+    /// from `step` and `inputs`) and its outputs' hashes may be worked out
+    /// later, off the caller's thread.
+    func remember(_ step: ResolvedStep, inputs: [String: String], key: String?, position: Int,
+                  changes: [String: Value?], in folder: RunFolder)
 }
 
 /// A step as it is about to run: everything that decides what it does.

@@ -81,7 +81,7 @@ public struct Plan: Sendable {
         var inputs: [[String]] = [], outputs: [[String]] = []
         for (i, step) in steps.enumerated() {
             let variables = Variables(parameters: arguments, workerVars: workers[i].vars,
-                                      builtins: ["step": step.name, "workflow": workflow.name])
+                                      builtins: .init(step: step.name, workflow: workflow.name))
             func resolve(_ paths: [String], _ field: String) throws(PlanError) -> [String] {
                 var resolved: [String] = []
                 for (j, path) in paths.enumerated() {

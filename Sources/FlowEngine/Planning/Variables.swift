@@ -7,10 +7,37 @@ public struct Variables: Sendable {
     public var runVars: [String: Value]
     public var parameters: [String: Value]
     public var workerVars: [String: Value]
-    public var builtins: [String: String]
+    public var builtins: Builtins
+
+    /// The names every step can use; nil where not known yet (a plan has no
+    /// run id). Fields rather than a dictionary: a step is launched with a
+    /// fresh set, and building dictionaries showed in a step's cost.
+    public struct Builtins: Sendable {
+        public var runID: String?
+        public var runDirectory: String?
+        public var step: String?
+        public var workflow: String?
+
+        public init(runID: String? = nil, runDirectory: String? = nil, step: String? = nil, workflow: String? = nil) {
+            self.runID = runID
+            self.runDirectory = runDirectory
+            self.step = step
+            self.workflow = workflow
+        }
+
+        public subscript(name: String) -> String? {
+            switch name {
+            case "run_id": runID
+            case "run_dir": runDirectory
+            case "step": step
+            case "workflow": workflow
+            default: nil
+            }
+        }
+    }
 
     public init(runVars: [String: Value] = [:], parameters: [String: Value] = [:],
-                workerVars: [String: Value] = [:], builtins: [String: String] = [:]) {
+                workerVars: [String: Value] = [:], builtins: Builtins = Builtins()) {
         self.runVars = runVars
         self.parameters = parameters
         self.workerVars = workerVars

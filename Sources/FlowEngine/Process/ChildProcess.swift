@@ -201,3 +201,12 @@ nonisolated(nonsending) func pause(_ duration: Duration) async {
         }
     }
 }
+
+/// Scheduling of flowlua's own threads.
+public enum ThreadPriority {
+    /// Runs the calling thread behind every other of this machine's work
+    /// that competes for a core (nice 19).
+    public static func lowest() {
+        _ = flowlua_thread_nice(19)
+    }
+}
