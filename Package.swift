@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowModel"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowEngine", "FlowModel"]),
         .testTarget(name: "FlowScriptTests", dependencies: ["FlowScript", "FlowEngine", "FlowModel", "LuaBridge"]),
-        .testTarget(name: "FlowluaTests", dependencies: ["flowlua"]),
+        .testTarget(name: "FlowluaTests", dependencies: ["flowlua", "FlowStore"]),
     ]
 )
 

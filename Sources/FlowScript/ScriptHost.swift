@@ -35,12 +35,16 @@ public actor ScriptHost: CodeExecutor {
     ///     stdlib (`FLOWLUA_PATH`).
     ///   - callbackTimeout: how long a callback may run before it is interrupted.
     /// - Throws: `ScriptError` naming the file and line, or the table path.
+    ///   - catalog: opens the run database for `flow.runs()` and
+    ///     `flow.status(id)`, on their first call.
     public init(script path: String,
                 searchPath: String? = ProcessInfo.processInfo.environment["FLOWLUA_PATH"],
-                callbackTimeout: Duration = .seconds(60)) throws(ScriptError) {
+                callbackTimeout: Duration = .seconds(60),
+                catalog: (@Sendable () throws -> any RunCatalog)? = nil) throws(ScriptError) {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let lua = LuaState()
         let session = CodeSession(interrupter: lua.interrupter, callbackTimeout: callbackTimeout)
+        session.catalog = catalog
         var loader = WorkflowLoader(lua: lua, script: path, directory: directory)
         do {
             try Stdlib.install(in: lua, scriptDirectory: directory, searchPath: searchPath)

@@ -73,7 +73,8 @@ public final class RunRecorder: @unchecked Sendable {
         condition.lock()
         queue.append((operation, RunStore.now))
         enqueued += 1
-        if queue.count >= Self.batchSize { condition.signal() }
+        // The first event starts the writer's flush window; a full batch ends it.
+        if queue.count == 1 || queue.count >= Self.batchSize { condition.signal() }
         condition.unlock()
     }
 
@@ -84,12 +85,14 @@ public final class RunRecorder: @unchecked Sendable {
         var lastBeat = RunStore.now
         while true {
             condition.lock()
-            // Sleep for a flush interval (or until the batch is full, or the
-            // run ends); with nothing queued, until the next heartbeat.
-            let wake = Date(timeIntervalSinceNow: Self.flushInterval)
-            while queue.count < Self.batchSize && !closed {
-                let until = queue.isEmpty ? max(wake, Date(timeIntervalSince1970: lastBeat + Self.heartbeatInterval)) : wake
-                if !condition.wait(until: until) { break }
+            // With nothing queued, sleep until an event comes (or the next
+            // heartbeat); then give the batch a flush interval to fill.
+            while queue.isEmpty && !closed {
+                if !condition.wait(until: Date(timeIntervalSince1970: lastBeat + Self.heartbeatInterval)) { break }
+            }
+            let deadline = Date(timeIntervalSinceNow: Self.flushInterval)
+            while !queue.isEmpty && queue.count < Self.batchSize && !closed {
+                if !condition.wait(until: deadline) { break }
             }
             let batch = queue
             queue.removeAll(keepingCapacity: true)

@@ -44,7 +44,7 @@ extension Flowlua {
                                      runsDirectory: URL(fileURLWithPath: run.folder).deletingLastPathComponent(),
                                      store: store, quiet: quiet)
             let (host, plan) = try RunSession.prepare(script: run.script, arguments: run.arguments,
-                                                      workingDirectory: run.workingDirectory)
+                                                      workingDirectory: run.workingDirectory, database: store.path)
             if detach {
                 try startDetached(run, store: store)
                 return

@@ -68,7 +68,8 @@ extension Flowlua {
             let arguments = RunArguments(assignments: options.parameters, file: options.parameterFile.map(RunSession.absolute))
             // Everything that can be wrong with the script or its arguments
             // is reported before the run database is touched.
-            let (host, plan) = try RunSession.prepare(script: options.script, arguments: arguments)
+            let (host, plan) = try RunSession.prepare(script: options.script, arguments: arguments,
+                                                      database: store.databasePath)
             let session = RunSession(arguments: arguments, settings: settings, runsDirectory: store.runsDirectory,
                                      store: try store.open(), quiet: quiet)
             if detach {

@@ -19,11 +19,16 @@ struct RunSession {
     /// Loads the script and checks the arguments and the plan: every error
     /// here comes before anything runs (exit 2).
     static func prepare(script: String, arguments: RunArguments,
-                        workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> (ScriptHost, Plan) {
+                        workingDirectory: String = FileManager.default.currentDirectoryPath,
+                        database: String? = nil) throws -> (ScriptHost, Plan) {
         guard FileManager.default.fileExists(atPath: script) else {
             throw ScriptError("cannot open \(script): no such file")
         }
-        let host = try ScriptHost(script: script)
+        var catalog: (@Sendable () throws -> any RunCatalog)?
+        if let database {
+            catalog = { @Sendable () throws -> any RunCatalog in try RunStore(path: database) }
+        }
+        let host = try ScriptHost(script: script, catalog: catalog)
         let bound = try Arguments.bind(host.workflow.parameters, assignments: arguments.assignments, file: arguments.file)
         let plan = try Plan(host.workflow, arguments: bound, currentDirectory: workingDirectory)
         return (host, plan)

@@ -76,7 +76,7 @@ struct ChildProcessTests {
             clock.now - started > .milliseconds(200)
         }
         #expect(stopped.stopped)
-        #expect(clock.now - started < .seconds(2))
+        #expect(clock.now - started < .seconds(10))
         #expect(livingProcesses(matching: "sleep \(marker)").isEmpty)
     }
 

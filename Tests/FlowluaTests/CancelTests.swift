@@ -5,13 +5,13 @@ import Testing
 struct CancelTests {
     /// Starts flowlua on a script, sends `signals` once `ready` appears in
     /// its run folder, and waits for it.
-    func interrupt(_ script: String, signals: [Int32], gap: Double = 0.3) throws -> (Outcome, URL, Double) {
+    func interrupt(_ script: String, signals: [Int32], gap: Double = 0.3, grace: Int = 1) throws -> (Outcome, URL, Double) {
         let folder = try scratch()
         let file = folder.appending(path: "flow.lua")
         try script.write(to: file, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: flowluaBinary)
-        process.arguments = [file.path, "--runs-dir", "runs", "--grace", "1"]
+        process.arguments = [file.path, "--runs-dir", "runs", "--grace", String(grace)]
         process.currentDirectoryURL = folder
         let err = Pipe(), out = Pipe()
         process.standardError = err
@@ -47,7 +47,7 @@ struct CancelTests {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         let (result, folder, took) = try interrupt(Self.script(marker), signals: [SIGINT])
         #expect(result.status == 130)
-        #expect(took < 3)
+        #expect(took < 10)
         #expect(result.stdout == "on_cancel canceled\n")
         #expect(result.stderr.contains("flowlua: interrupted: canceling the run (again to stop at once)"))
         #expect(result.stderr.contains("  sleeper  canceled "))
@@ -67,9 +67,10 @@ struct CancelTests {
     @Test func aSecondCtrlCStopsAtOnce() throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         // The step ignores SIGTERM, so the first Ctrl-C waits out the grace period.
-        let (result, _, took) = try interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT, SIGINT], gap: 0.2)
+        let (result, _, took) = try interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT, SIGINT], gap: 0.2,
+                                              grace: 5)
         #expect(result.status == 130)
-        #expect(took < 0.9, "the second Ctrl-C does not wait for the 1 s grace")
+        #expect(took < 3, "the second Ctrl-C does not wait for the 5 s grace")
         #expect(result.stderr.contains("flowlua: stopping at once"))
         usleep(100_000)
         #expect(living("sleep \(marker)").isEmpty)
@@ -79,7 +80,7 @@ struct CancelTests {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         let (result, _, took) = try interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT])
         #expect(result.status == 130)
-        #expect(took >= 0.9 && took < 4, "SIGKILL after the 1 s grace: took \(took)")
+        #expect(took >= 0.9 && took < 10, "SIGKILL after the 1 s grace: took \(took)")
         #expect(living("sleep \(marker)").isEmpty)
     }
 

@@ -14,7 +14,7 @@ struct LuaInterruptTests {
         thread.start()
         let started = ContinuousClock.now
         #expect(throws: LuaError.self) { try lua.run("while true do end", chunkName: "=loop") }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(interrupter.isRequested)
         interrupter.clear()
         #expect(try lua.run("return 1 + 1").first?.integer == 2)

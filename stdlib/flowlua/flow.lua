@@ -5,6 +5,10 @@
 --                  In a code step it runs in the run folder with the step's
 --                  environment, and stops (with its whole process tree) when
 --                  the step is canceled or times out.
+--   flow.runs()    the recorded runs, newest first: { id, workflow, status,
+--                  started, duration, folder, vars }
+--   flow.status(id) one run (an id or a unique prefix) with its `steps`:
+--                  { name, status, attempts, exit, message, duration, cached }
 --   flow.version   flowlua's version
 --
 -- The host fills in the functions; this module documents them and holds the
