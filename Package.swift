@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 "FlowModel", "FlowEngine",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

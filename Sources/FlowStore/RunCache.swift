@@ -39,20 +39,28 @@ public final class RunCache: StepCache {
                 var fixed = step
                 fixed.vars = [:]
                 digest = SHA256()
-                digest.update(data: Data(Self.canonical(fixed).utf8))
+                Self.feed(&digest, Self.canonical(fixed))
                 prefixes[step.name] = digest
             }
-            for (name, value) in step.vars.sorted(by: { $0.key < $1.key }) {
-                digest.update(data: Data("run-var\0\(name)=\(value.typeName):\(value.rendered)\0".utf8))
+            let names = step.vars.count > 1 ? step.vars.keys.sorted() : Array(step.vars.keys)
+            for name in names {
+                guard let value = step.vars[name] else { continue }
+                Self.feed(&digest, "run-var\0\(name)=\(value.typeName):\(value.rendered)\0")
             }
         } else {
             digest = SHA256()
-            digest.update(data: Data(Self.canonical(step).utf8))
+            Self.feed(&digest, Self.canonical(step))
         }
         for input in step.inputs.sorted() {
-            digest.update(data: Data("\0\(input)\0\(inputs[input] ?? "missing")".utf8))
+            Self.feed(&digest, "\0\(input)\0\(inputs[input] ?? "missing")")
         }
         return ContentHasher.hex(digest.finalize())
+    }
+
+    /// Hashes a string's UTF-8 bytes where they are, with no copy.
+    private static func feed(_ digest: inout SHA256, _ text: String) {
+        var text = text
+        text.withUTF8 { digest.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
     /// The definition part of a step's key as text: every field, tagged and

@@ -162,6 +162,7 @@ public final class RunRecorder: @unchecked Sendable {
     /// one statement, not seven.
     private func write(_ work: [(Operation, Double)], in db: Database) throws {
         var steps: [Int: StepChange] = [:]
+        var insertCache: BoundStatement?
         func execute(_ sql: String, _ arguments: StatementArguments) throws {
             try db.cachedStatement(sql: sql).execute(arguments: arguments)
         }
@@ -174,7 +175,20 @@ public final class RunRecorder: @unchecked Sendable {
             case .heartbeat:
                 try execute("UPDATE run SET heartbeatAt = ? WHERE id = ?", [at, runID])
             case .cache(let entry, let position, _):
-                try store.store(entry, in: db)
+                if insertCache == nil {
+                    insertCache = try BoundStatement(db, """
+                        INSERT OR REPLACE INTO cache (key, runId, step, folder, outputs, changes, createdAt)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """)
+                }
+                insertCache!.bind(entry.key)
+                insertCache!.bind(entry.runID)
+                insertCache!.bind(entry.step)
+                insertCache!.bind(entry.folder)
+                insertCache!.bind(JSONText.files(entry.outputs))
+                insertCache!.bind(JSONText.changes(entry.changes))
+                insertCache!.bind(at)
+                try insertCache!.run(in: db)
                 steps[position, default: StepChange()].cacheKey = entry.key
             case .event(let event):
                 switch event {
@@ -233,7 +247,7 @@ public final class RunRecorder: @unchecked Sendable {
                     try transition(nil, "canceling", nil, at: at)
                 case .runFinished(let status, _, let message):
                     // Steps first: the run's end comes after theirs.
-                    try writeSteps(steps, execute)
+                    try writeSteps(steps, in: db)
                     steps.removeAll()
                     try execute("UPDATE run SET status = ?, finishedAt = ?, message = ?, heartbeatAt = ? WHERE id = ?",
                                 [status.rawValue, at, message, at, runID])
@@ -241,25 +255,36 @@ public final class RunRecorder: @unchecked Sendable {
                 }
             }
         }
-        try writeSteps(steps, execute)
+        try writeSteps(steps, in: db)
     }
 
-    private func writeSteps(_ steps: [Int: StepChange],
-                            _ execute: (String, StatementArguments) throws -> Void) throws {
+    private func writeSteps(_ steps: [Int: StepChange], in db: Database) throws {
+        guard !steps.isEmpty else { return }
+        var update = try BoundStatement(db, """
+            UPDATE step SET
+              status = COALESCE(?1, status), attempts = COALESCE(?2, attempts),
+              startedAt = COALESCE(?3, startedAt),
+              finishedAt = CASE WHEN ?4 THEN NULL ELSE COALESCE(?5, finishedAt) END,
+              exitCode = CASE WHEN ?6 THEN ?7 ELSE exitCode END,
+              message = CASE WHEN ?8 THEN ?9 ELSE message END,
+              fromCache = COALESCE(?10, fromCache), cacheKey = COALESCE(?11, cacheKey)
+            WHERE runId = ?12 AND position = ?13
+            """)
         for (position, change) in steps {
-            let message: String? = change.message ?? nil
-            try execute("""
-                UPDATE step SET
-                  status = COALESCE(?, status), attempts = COALESCE(?, attempts),
-                  startedAt = COALESCE(?, startedAt),
-                  finishedAt = CASE WHEN ? THEN NULL ELSE COALESCE(?, finishedAt) END,
-                  exitCode = CASE WHEN ? THEN ? ELSE exitCode END,
-                  message = CASE WHEN ? THEN ? ELSE message END,
-                  fromCache = COALESCE(?, fromCache), cacheKey = COALESCE(?, cacheKey)
-                WHERE runId = ? AND position = ?
-                """, [change.status, change.attempts, change.startedAt, change.clearsEnd, change.finishedAt,
-                      change.status != nil, change.exitCode, change.message != nil, message,
-                      change.fromCache, change.cacheKey, runID, position])
+            update.bind(change.status)
+            update.bind(change.attempts)
+            update.bind(change.startedAt)
+            update.bind(change.clearsEnd)
+            update.bind(change.finishedAt)
+            update.bind(change.status != nil)
+            update.bind(change.exitCode)
+            update.bind(change.message != nil)
+            update.bind(change.message ?? nil)
+            update.bind(change.fromCache)
+            update.bind(change.cacheKey)
+            update.bind(runID)
+            update.bind(position)
+            try update.run(in: db)
         }
     }
 }

@@ -81,7 +81,7 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
             var batch = takeJobs()
             if batch.isEmpty && spinning {
                 let deadline = clock.now + spin
-                while pending.load(ordering: .acquiring) == 0 && clock.now < deadline {}
+                while pending.load(ordering: .acquiring) == 0 && clock.now < deadline { sched_yield() }
                 batch = takeJobs()
                 spinning = !batch.isEmpty
             }
