@@ -84,6 +84,22 @@ struct ControllerTests {
         #expect(missing.stderr == "flowlua: error: run \(id) has no step 'c' (its steps: a, b)\n")
     }
 
+    @Test func logsFollowARunningStepUntilTheRunEnds() throws {
+        let space = try Workspace("""
+            workflow { name = "talk", steps = {
+              container "talk" { commands = { "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done" } },
+            } }
+            """)
+        let started = try space.run(["run", "--detach", "flow.lua"])
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let follow = try space.run(["logs", id, "talk", "--follow"])
+        #expect(follow.status == 0)
+        #expect(follow.stdout == "==> talk (stdout) <==\nline 1\nline 2\nline 3\nline 4\nline 5\n"
+            || follow.stdout == "line 1\nline 2\nline 3\nline 4\nline 5\n", "\(follow.stdout)")
+        let status = try space.status(id)
+        #expect((status["run"] as? [String: Any])?["status"] as? String == "success", "--follow returned when the run ended")
+    }
+
     @Test func waitReflectsTheOutcomeAndTimesOut() throws {
         let space = try Workspace(Self.twoSteps)
         #expect(try space.run(["flow.lua", "-q"]).status == 1)
