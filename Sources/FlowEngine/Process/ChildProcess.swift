@@ -69,17 +69,7 @@ public final class ChildProcess: Sendable {
     /// stop the process: use `terminate(grace:)` for that.
     nonisolated(nonsending) public func termination() async -> Termination {
         await withCheckedContinuation { continuation in
-            let ended: Termination? = state.withLock { state in
-                switch state {
-                case .exited(let termination):
-                    return termination
-                case .running(var waiters):
-                    waiters.append(.task(continuation))
-                    state = .running(waiters: waiters)
-                    return nil
-                }
-            }
-            if let ended { continuation.resume(returning: ended) }
+            if let ended = wait(.task(continuation)) { continuation.resume(returning: ended) }
         }
     }
 
@@ -87,21 +77,25 @@ public final class ChildProcess: Sendable {
     /// nil on timeout. For synchronous callers (a Lua function).
     public func wait(timeout: Duration) -> Termination? {
         let semaphore = DispatchSemaphore(value: 0)
-        let ended: Termination? = state.withLock { state in
-            switch state {
-            case .exited(let termination):
-                return termination
-            case .running(var waiters):
-                waiters.append(.thread(semaphore))
-                state = .running(waiters: waiters)
-                return nil
-            }
-        }
-        if let ended { return ended }
+        if let ended = wait(.thread(semaphore)) { return ended }
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
         _ = semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds))
         return exitStatus
+    }
+
+    /// Adds a waiter, or returns how the process ended if it has.
+    private func wait(_ waiter: Waiter) -> Termination? {
+        state.withLock { state in
+            switch state {
+            case .exited(let termination):
+                return termination
+            case .running(var waiters):
+                waiters.append(waiter)
+                state = .running(waiters: waiters)
+                return nil
+            }
+        }
     }
 
     /// How it ended, or nil while it runs.
