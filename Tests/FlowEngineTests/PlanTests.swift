@@ -49,6 +49,21 @@ struct PlanTests {
         #expect(failure([container("a", ["echo ${nope}"])]).hasPrefix("steps[1] (container 'a'): commands[1]: unknown variable ${nope}"))
     }
 
+    @Test func envPlaceholdersAreCheckedAndANotebooksFilesAreItsInputAndOutput() throws {
+        let docker = WorkerSpec(name: "box", type: .docker, env: ["TOKEN": "${token}"])
+        #expect(failure([container("a", ["true"], worker: "box")], workers: ["box": docker])
+            .hasPrefix("steps[1] (container 'a'): env.TOKEN: unknown variable ${token}"))
+        #expect(failure([.notebook(NotebookStep(info: StepInfo(name: "n"), notebook: "../nb.ipynb"))])
+            == "steps[1] (notebook 'n'): notebook: path '../nb.ipynb' escapes the run folder")
+        let p = try plan([
+            .notebook(NotebookStep(info: StepInfo(name: "report"), notebook: "nb/report.ipynb", output: "out/report.ipynb")),
+            container("publish", ["cp out/report.ipynb public/"], inputs: ["out/report.ipynb"]),
+        ])
+        #expect(p.inputs[0] == ["nb/report.ipynb"] && p.outputs[0] == ["out/report.ipynb"])
+        #expect(p.dependencies == [[], [0]], "a step that reads the executed notebook waits for it")
+        #expect(p.staged.map(\.target) == ["nb/report.ipynb"])
+    }
+
     @Test func pathsMayNotLeaveTheRunFolder() throws {
         #expect(failure([container("a", ["true"], outputs: ["../escape.txt"])])
             == "steps[1] (container 'a'): outputs[1]: path '../escape.txt' escapes the run folder")

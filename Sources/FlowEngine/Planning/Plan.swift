@@ -82,10 +82,10 @@ public struct Plan: Sendable {
         for (i, step) in steps.enumerated() {
             let variables = Variables(parameters: arguments, workerVars: workers[i].vars,
                                       builtins: .init(step: step.name, workflow: workflow.name))
-            func resolve(_ paths: [String], _ field: String) throws(PlanError) -> [String] {
+            func resolve(_ paths: [String], _ field: String, indexed: Bool = true) throws(PlanError) -> [String] {
                 var resolved: [String] = []
                 for (j, path) in paths.enumerated() {
-                    let where_ = "\(field)[\(j + 1)]"
+                    let where_ = indexed ? "\(field)[\(j + 1)]" : field
                     var text = path
                     do {
                         text = try variables.substitute(path)
@@ -98,8 +98,25 @@ public struct Plan: Sendable {
                 }
                 return resolved
             }
-            inputs.append(try resolve(step.info.inputs, "inputs"))
-            outputs.append(try resolve(step.info.outputs, "outputs"))
+            var stepInputs = try resolve(step.info.inputs, "inputs")
+            var stepOutputs = try resolve(step.info.outputs, "outputs")
+            if case .notebook(let notebook) = step {
+                // The notebook is read from the run folder; the executed copy is kept.
+                let file = try resolve([notebook.notebook], "notebook", indexed: false)[0]
+                let output = try resolve([notebook.output], "output", indexed: false)[0]
+                if !stepInputs.contains(file) { stepInputs.append(file) }
+                if !stepOutputs.contains(output) { stepOutputs.append(output) }
+            }
+            inputs.append(stepInputs)
+            outputs.append(stepOutputs)
+            if !mayDefineVars {
+                let environment = workers[i].env.merging(step.info.env) { $1 }
+                for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+                    do { _ = try variables.substitute(value) } catch {
+                        throw PlanError.at(step, i, "env.\(name): \(error)")
+                    }
+                }
+            }
             if case .container(let container) = step, !mayDefineVars {
                 for (j, command) in container.commands.enumerated() {
                     do { _ = try variables.substitute(command) } catch {
