@@ -41,6 +41,7 @@ let package = Package(
             dependencies: [
                 "FlowModel", "CProcessShims",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The run database (SQLite through GRDB): runs, steps, transitions, the cache.

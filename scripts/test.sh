@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/docker.sh   # a Docker daemon and the local test images
 swift build --build-tests
 swift test --skip-build "$@"

@@ -58,13 +58,17 @@ public struct StepInfo: Sendable, Hashable {
 /// first failing command fails the step.
 public struct ContainerStep: Sendable, Hashable {
     public var info: StepInfo
+    /// The image a docker worker runs the commands in (else the worker's).
     public var image: String?
     public var commands: [String]
+    /// Whether a container gets a network; without one it runs with none.
+    public var network: Bool
 
-    public init(info: StepInfo, image: String? = nil, commands: [String]) {
+    public init(info: StepInfo, image: String? = nil, commands: [String], network: Bool = false) {
         self.info = info
         self.image = image
         self.commands = commands
+        self.network = network
     }
 }
 

@@ -43,6 +43,7 @@ struct StepReader {
             case "on_cancel": spec.on_cancel = try function(value, at)
             case "image": spec.image = try string(value, at)
             case "commands": spec.commands = try strings(value, at)
+            case "network": spec.network = try boolean(value, at)
             case "run": spec.run = try function(value, at)
             case "notebook": spec.notebook = try string(value, at)
             case "output": spec.output = try string(value, at)
@@ -72,6 +73,11 @@ struct StepReader {
             result.append(try string(element, at + [LuaPathKey(intValue: i + 1)]))
         }
         return result
+    }
+
+    private func boolean(_ value: LuaValue, _ at: [any CodingKey]) throws(LuaDecodingError) -> Bool {
+        guard case .boolean(let b) = value else { throw LuaDecodingError(path: at, "expected boolean, got \(value.typeName)") }
+        return b
     }
 
     private func number(_ value: LuaValue, _ at: [any CodingKey]) throws(LuaDecodingError) -> Double {

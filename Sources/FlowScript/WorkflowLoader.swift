@@ -167,7 +167,7 @@ struct WorkflowLoader {
         switch s.kind {
         case "container":
             guard let commands = s.commands else { throw fail(path, "missing field 'commands'") }
-            return .container(ContainerStep(info: info, image: s.image, commands: commands))
+            return .container(ContainerStep(info: info, image: s.image, commands: commands, network: s.network ?? false))
         case "code":
             guard let run = s.run else { throw fail(path, "missing field 'run' (the step's function)") }
             return .code(CodeStep(info: info, function: reference(run.function)))

@@ -120,6 +120,7 @@ struct StepSpec {
     // container
     var image: String?
     var commands: [String]?
+    var network: Bool?
     // code
     var run: LuaCallable?
     // notebook
@@ -129,7 +130,7 @@ struct StepSpec {
     var requirements: [String]?
 
     static let kindFields: [String: Set<String>] = [
-        "container": ["image", "commands"],
+        "container": ["image", "commands", "network"],
         "code": ["run"],
         "notebook": ["notebook", "output", "params", "requirements"],
     ]

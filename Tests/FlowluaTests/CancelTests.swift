@@ -83,18 +83,4 @@ struct CancelTests {
         #expect(took >= 0.9 && took < 10, "SIGKILL after the 1 s grace: took \(took)")
         #expect(living("sleep \(marker)").isEmpty)
     }
-
-    /// Living processes whose command line starts with `prefix`.
-    func living(_ prefix: String) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.filter { entry in
-            guard Int32(entry) != nil,
-                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
-                  String(decoding: cmdline, as: UTF8.self).replacingOccurrences(of: "\0", with: " ").hasPrefix(prefix),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")")
-            else { return false }
-            return stat[stat.index(close, offsetBy: 2)] != "Z"
-        }
-    }
 }

@@ -22,8 +22,14 @@ struct Outcome {
 /// Runs `flowlua arguments...` in `directory` and waits for it.
 func flowlua(_ arguments: [String], in directory: URL = repositoryRoot,
              environment: [String: String] = [:]) throws -> Outcome {
+    try execute(flowluaBinary, arguments, in: directory, environment: environment)
+}
+
+/// Runs a program (an absolute path) in `directory` and waits for it.
+func execute(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot,
+             environment: [String: String] = [:]) throws -> Outcome {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: flowluaBinary)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = directory
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -73,4 +79,64 @@ func brokenHello(_ edit: (String) -> String, name: String = #function) throws ->
 func line(of text: String, in file: URL) throws -> Int {
     let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
     return (lines.firstIndex { $0.contains(text) } ?? -1) + 1
+}
+
+/// Living processes whose command line starts with `prefix`.
+func living(_ prefix: String) -> [String] {
+    living { $0.hasPrefix(prefix) }
+}
+
+/// Living processes whose command line (arguments joined by spaces) passes `test`.
+func living(where test: (String) -> Bool) -> [String] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.filter { entry in
+        guard Int32(entry) != nil,
+              let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+              test(String(decoding: cmdline, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")),
+              let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
+    }
+}
+
+/// Starts `flowlua arguments...` in `folder`, sends `signal` once `ready`
+/// holds (or after 20 s), and waits for it to end.
+func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT,
+               when ready: () -> Bool) throws -> Outcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: flowluaBinary)
+    process.arguments = arguments
+    process.currentDirectoryURL = folder
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = Drained()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        stdout.data = out.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline && process.isRunning && !ready() { usleep(20_000) }
+    kill(process.processIdentifier, signal)
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout.data, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// Whether some run folder under `runs` holds `path`.
+func anyRun(in runs: URL, has path: String) -> Bool {
+    let ids = (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? []
+    return ids.contains { FileManager.default.fileExists(atPath: runs.appending(path: $0).appending(path: path).path) }
+}
+
+/// The run ID flowlua announced on stderr ("flowlua: run ID: ...").
+func runID(in stderr: String) -> String? {
+    guard let range = stderr.range(of: "flowlua: run ") else { return nil }
+    return stderr[range.upperBound...].prefix { $0.isLetter || $0.isNumber }.description
 }

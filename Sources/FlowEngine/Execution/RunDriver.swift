@@ -294,11 +294,13 @@ public actor RunDriver {
             let params = notebook.params.mapValues { value -> String in
                 if case .string(let text) = value { substituted(text) } else { value.rendered }
             }
-            code = notebook.notebook + "\n" + params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
-            image = worker.image
+            code = ([notebook.notebook, notebook.output] + params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                + notebook.requirements.map { "requires \($0)" }).joined(separator: "\n")
+            image = worker.type == .nbdocker ? worker.image ?? NotebookDockerWorker.defaultBase : nil
         }
         return ResolvedStep(name: step.name, kind: step.kind, commands: commands, image: image, code: code,
-                            environment: step.info.env.isEmpty ? worker.env : worker.env.merging(step.info.env) { $1 },
+                            environment: (step.info.env.isEmpty ? worker.env : worker.env.merging(step.info.env) { $1 })
+                                .mapValues(substituted),
                             worker: worker.name, workerVars: worker.vars, parameters: parameters, vars: readable,
                             inputs: plan.inputs[index].map(substituted), outputs: plan.outputs[index].map(substituted))
     }
@@ -344,23 +346,36 @@ public actor RunDriver {
             attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "on_start: \(failure)"), changes: [:])
             return
         }
-        let (result, changes) = await Self.execute(step, context: context, code: code, vars: vars)
+        var context = context
+        for (name, value) in context.environment where Template.hasPlaceholder(value) {
+            do { context.environment[name] = try context.variables.substitute(value) } catch {
+                attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "env.\(name): \(error)"), changes: [:])
+                return
+            }
+        }
+        let (result, changes) = await Self.execute(step, worker: plan.workers[index], context: context, code: code,
+                                                   vars: vars)
         attemptEnded(index, attempt: attempt, result, changes: changes)
     }
 
     /// Runs one attempt of a step on its worker: a process step on the
     /// driver's thread (it only waits), a code step on the script's.
-    nonisolated(nonsending) private static func execute(_ step: Step, context: StepContext, code: (any CodeExecutor)?,
-                                vars: [String: Value]) async -> (ExecResult, [String: Value?]) {
-        switch step {
-        case .container(let container):
+    nonisolated(nonsending) private static func execute(_ step: Step, worker: WorkerSpec, context: StepContext,
+                                                        code: (any CodeExecutor)?,
+                                                        vars: [String: Value]) async -> (ExecResult, [String: Value?]) {
+        switch (step, worker.type) {
+        case (.container(let container), .docker):
+            return (await DockerWorker().run(container, worker: worker, context: context), [:])
+        case (.container(let container), _):
             return (await SubprocessWorker().run(container, context: context), [:])
-        case .code(let codeStep):
+        case (.code(let codeStep), _):
             guard let code else { return (ExecResult(exitCode: nil, error: "no Lua state to run code steps"), [:]) }
             let outcome = await code.run(codeStep, context: context, vars: vars)
             return (outcome.result, outcome.changes)
-        case .notebook:
-            return (ExecResult(exitCode: nil, error: "notebook steps need the notebook worker, which this build does not have yet"), [:])
+        case (.notebook(let notebook), .nbdocker):
+            return (await NotebookDockerWorker().run(notebook, worker: worker, context: context), [:])
+        case (.notebook(let notebook), _):
+            return (await NotebookWorker().run(notebook, context: context), [:])
         }
     }
 

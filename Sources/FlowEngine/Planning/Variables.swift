@@ -44,6 +44,11 @@ public struct Variables: Sendable {
         self.builtins = builtins
     }
 
+    /// The typed value of `name`, for the built-ins a string.
+    public func value(_ name: String) -> Value? {
+        runVars[name] ?? parameters[name] ?? workerVars[name] ?? builtins[name].map(Value.string)
+    }
+
     public func lookup(_ name: String) -> String? {
         runVars[name]?.rendered ?? parameters[name]?.rendered ?? workerVars[name]?.rendered ?? builtins[name]
     }

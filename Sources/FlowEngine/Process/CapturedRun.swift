@@ -44,11 +44,33 @@ extension ChildProcess {
                            stopped: stopped)
     }
 
-    private static func contents(of fd: Int32) -> String {
+    static func contents(of fd: Int32) -> String {
         let size = lseek(fd, 0, SEEK_END)
         guard size > 0 else { return "" }
         var buffer = [UInt8](repeating: 0, count: Int(size))
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+    }
+}
+
+extension ChildProcess {
+    /// Runs `spec` to its end and returns what it printed, for awaiting
+    /// callers (a `docker image inspect`, say). Not stoppable: for short
+    /// commands only.
+    nonisolated(nonsending) public static func output(of spec: ProcessSpec,
+                                                      monitor: ProcessMonitor = .shared) async throws(SpawnError) -> CapturedRun {
+        let out = flowlua_memfd("stdout"), err = flowlua_memfd("stderr")
+        defer {
+            if out >= 0 { close(out) }
+            if err >= 0 { close(err) }
+        }
+        guard out >= 0, err >= 0 else { throw SpawnError(executable: spec.executable, code: errno) }
+        var spec = spec
+        spec.standardOutput = out
+        spec.standardError = err
+        let child = try ChildProcess.spawn(spec, monitor: monitor)
+        let termination = await child.termination()
+        await child.sweep(grace: .seconds(1))
+        return CapturedRun(termination: termination, stdout: contents(of: out), stderr: contents(of: err), stopped: false)
     }
 }

@@ -81,6 +81,17 @@ struct StepOutput {
         return stderr.finish() ?? first
     }
 
+    /// Adds flowlua's own line to the attempt's stdout, between its
+    /// processes (never while one runs: the write must not wait for the
+    /// pipe to drain, so a full pipe drops the note).
+    func note(_ text: String) {
+        let fd = stdout.writeEnd
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        _ = text.utf8CString.withUnsafeBytes { write(fd, $0.baseAddress, $0.count - 1) }
+        _ = fcntl(fd, F_SETFL, flags)
+    }
+
     /// What this attempt wrote to a stream, at most its last `keep` bytes.
     func read(_ stream: Stream, keep: Int) -> String {
         let path = stream == .stdout ? stdout.path : stderr.path
