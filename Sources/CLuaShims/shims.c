@@ -66,10 +66,18 @@ static _Thread_local int unblocked;           /* the signal is not masked here *
    coroutines share it through the extra space lua_newthread copies. */
 static flowlua_Guard *guardof(lua_State *L) { return *(flowlua_Guard **)lua_getextraspace(L); }
 
+static void arm(lua_State *L);
+
 static void stop(lua_State *L, lua_Debug *ar) {
     (void)ar;
     flowlua_Guard *g = guardof(L);
-    if (g == NULL || atomic_load(&g->reason) == 0) { lua_sethook(L, NULL, 0, 0); return; }
+    if (g == NULL) { lua_sethook(L, NULL, 0, 0); return; }
+    if (atomic_load(&g->reason) == 0) {
+        lua_sethook(L, NULL, 0, 0);
+        /* a request whose signal landed inside that lua_sethook was undone by it */
+        if (atomic_load(&g->reason) == 0) return;
+        arm(L);
+    }
     luaL_error(L, "interrupted");
 }
 
@@ -166,8 +174,13 @@ int flowlua_pcall(lua_State *L, int nargs, int nresults) {
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
         unblocked = 1;
     }
-    if (atomic_fetch_add(&g->depth, 1) == 0) atomic_store(&g->thread, pthread_self());
+    /* In this order, a signal always finds the guard (current), and a
+       request finds the thread to signal once depth says there is one. */
     current = g;
+    atomic_store(&g->thread, pthread_self());  /* one owner: nested calls store the same */
+    atomic_fetch_add(&g->depth, 1);
+    /* A request made before depth was raised sent no signal. */
+    if (atomic_load(&g->reason)) arm(atomic_load(&g->running));
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);

@@ -21,6 +21,23 @@ struct LuaInterruptTests {
         #expect(lua.stackTop == 0)
     }
 
+    @Test func aRequestMadeBeforeTheCallStopsIt() throws {
+        // No code ran when it came, so no signal was sent: the call itself must see it.
+        let lua = LuaState()
+        let interrupter = lua.interrupter
+        interrupter.interrupt()
+        // Should the call miss it, a second request (with a signal) ends the loop late.
+        let rescue = Thread {
+            sleep(3)
+            interrupter.interrupt()
+        }
+        rescue.start()
+        let started = ContinuousClock.now
+        let error = #expect(throws: LuaError.self) { try lua.run("while true do end", chunkName: "=loop") }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(error?.message.contains("interrupted") == true)
+    }
+
     @Test func aRequestStandsUntilCleared() throws {
         let lua = LuaState()
         lua.interrupter.interrupt()
