@@ -79,7 +79,7 @@ int flowlua_pipe(int fds[2]) {
 
 int flowlua_drain(int pipe, int *file, const char *path) {
     char buffer[65536];
-    for (;;) {
+    for (int reads = 0; reads < 16; reads++) {
         ssize_t n = read(pipe, buffer, sizeof buffer);
         if (n == 0) return 0;
         if (n < 0) return errno == EAGAIN ? 1 : (errno == EINTR ? 1 : -1);
@@ -91,6 +91,7 @@ int flowlua_drain(int pipe, int *file, const char *path) {
             done += w;
         }
     }
+    return 2;
 }
 
 int flowlua_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)gettid(), nice); }

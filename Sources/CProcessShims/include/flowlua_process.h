@@ -40,9 +40,11 @@ int flowlua_pipe(int fds[2]);
 
 /// Moves what a non-blocking pipe holds to the file `*file`, opening `path`
 /// (append, create, 0644) the first time there is something to move, so a
-/// stream that stays empty leaves no file. Returns 1 when the pipe is empty
-/// for now, 0 at end of file (every write end closed), -1 with errno when
-/// the file cannot be opened or written.
+/// stream that stays empty leaves no file. Reads at most 1 MiB a call, so a
+/// process that prints without pause cannot hold the caller's thread.
+/// Returns 1 when the pipe is empty for now, 2 when it may hold more, 0 at
+/// end of file (every write end closed), -1 with errno when the file cannot
+/// be opened or written.
 int flowlua_drain(int pipe, int *file, const char *path);
 
 /// Sets the nice value of the calling thread only (Linux threads have their

@@ -35,8 +35,14 @@ public final class OutputPipe: Sendable {
         self.path = path
         self.monitor = monitor
         state = Mutex(State())
-        let token = monitor.watch(self, readEnd)
-        state.withLock { $0.token = token }
+        do {
+            let token = try monitor.watch(self, readEnd)
+            state.withLock { $0.token = token }
+        } catch {
+            close(readEnd)
+            close(writeEnd)
+            throw error
+        }
     }
 
     /// Copies what the pipe holds to the file, for the monitor. Output that
@@ -54,7 +60,7 @@ public final class OutputPipe: Sendable {
             case -1:
                 state.failure = state.failure ?? errno
             default:
-                break
+                break  // more, or not yet: the watch is level-triggered and fires again
             }
         }
     }
@@ -67,7 +73,13 @@ public final class OutputPipe: Sendable {
         close(writeEnd)
         return state.withLock { state in
             if let token = state.token {
-                if flowlua_drain(readEnd, &state.file, path) < 0 { state.failure = state.failure ?? errno }
+                // What is in the pipe now, not what a stray writer adds forever.
+                var drained: Int32, rounds = 0
+                repeat {
+                    drained = flowlua_drain(readEnd, &state.file, path)
+                    rounds += 1
+                } while drained == 2 && rounds < 64
+                if drained < 0 { state.failure = state.failure ?? errno }
                 monitor.unwatch(token, readEnd)
                 state.token = nil
                 close(readEnd)

@@ -52,15 +52,20 @@ public final class ProcessMonitor: Sendable {
         guard flowlua_epoll_add(epoll, child.pidfd, token) == 0 else {
             let code = errno
             watched.withLock { _ = $0.removeValue(forKey: token) }
+            Self.groups.withLock { _ = $0.remove(child.pid) }
             throw SpawnError(executable: "process monitor", code: code)
         }
     }
 
     /// Starts copying what arrives in an output pipe's read end.
-    func watch(_ pipe: OutputPipe, _ readEnd: Int32) -> UInt64 {
+    func watch(_ pipe: OutputPipe, _ readEnd: Int32) throws(POSIXError) -> UInt64 {
         let token = tokens.add(1, ordering: .relaxed).newValue
         watched.withLock { $0[token] = .output(pipe) }
-        flowlua_epoll_add(epoll, readEnd, token)
+        guard flowlua_epoll_add(epoll, readEnd, token) == 0 else {
+            let code = errno
+            watched.withLock { _ = $0.removeValue(forKey: token) }
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
         return token
     }
 
