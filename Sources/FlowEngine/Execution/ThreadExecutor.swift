@@ -23,7 +23,9 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
     public let monitor: ProcessMonitor
 
     // `jobs`, `sleeping` and `stopping` are guarded by `lock`; `pending`
-    // mirrors `jobs.count` for the lock-free spin.
+    // mirrors `jobs.count` for the lock-free spin. `wake` is written only
+    // under `lock`, and closed under it when the thread ends, so no write
+    // reaches a file that reused its number.
     private let lock = NSLock()
     private var jobs: [UnownedJob] = []
     private var sleeping = false
@@ -51,10 +53,9 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
         lock.lock()
         jobs.append(job)
         pending.add(1, ordering: .releasing)
-        let asleep = sleeping
+        if sleeping { flowlua_eventfd_signal(wake) }
         sleeping = false
         lock.unlock()
-        if asleep { flowlua_eventfd_signal(wake) }
     }
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -68,8 +69,9 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
     /// Ends the thread once the queued jobs have run.
     public func shutdown() {
         lock.lock()
+        defer { lock.unlock() }
+        guard !stopping else { return }
         stopping = true
-        lock.unlock()
         flowlua_eventfd_signal(wake)
     }
 
@@ -92,9 +94,9 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
                     continue
                 }
                 if stopping {
-                    lock.unlock()
                     close(wake)
                     close(epoll)
+                    lock.unlock()
                     return
                 }
                 sleeping = true

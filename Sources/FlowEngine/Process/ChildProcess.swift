@@ -50,16 +50,20 @@ public final class ChildProcess: Sendable {
         guard rc == 0 else {
             throw SpawnError(executable: spec.executable, workingDirectory: spec.workingDirectory, code: rc)
         }
-        let pidfd = flowlua_pidfd_open(pid)
-        guard pidfd >= 0 else {
-            let code = errno
+        // Unwatched, it would run on unreaped: stop it and report.
+        func abandon(_ code: Int32) -> SpawnError {
             kill(-pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-            throw SpawnError(executable: spec.executable, code: code)
+            return SpawnError(executable: spec.executable, code: code)
         }
+        let pidfd = flowlua_pidfd_open(pid)
+        guard pidfd >= 0 else { throw abandon(errno) }
         let child = ChildProcess(pid: pid, pidfd: pidfd)
-        try monitor.watch(child)
+        do { try monitor.watch(child) } catch {
+            close(pidfd)
+            throw abandon(error.code)
+        }
         return child
     }
 
@@ -80,8 +84,18 @@ public final class ChildProcess: Sendable {
         if let ended = wait(.thread(semaphore)) { return ended }
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        _ = semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds))
-        return exitStatus
+        if semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success { return exitStatus }
+        // Timed out: withdraw the waiter, or callers polling in a loop pile them up.
+        return state.withLock { state in
+            switch state {
+            case .exited(let termination):
+                return termination
+            case .running(var waiters):
+                waiters.removeAll { if case .thread(let other) = $0 { other === semaphore } else { false } }
+                state = .running(waiters: waiters)
+                return nil
+            }
+        }
     }
 
     /// Adds a waiter, or returns how the process ended if it has.
@@ -141,7 +155,10 @@ public final class ChildProcess: Sendable {
         let nanoseconds = Int(grace.components.seconds) * 1_000_000_000
             + Int(grace.components.attoseconds / 1_000_000_000)
         DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
-            if groupIsAlive { signalGroup(SIGKILL) }
+            // Only while the leader is unreaped: its group ID is still its
+            // own, and nothing here may reap it before the monitor does.
+            // After that, sweep(grace:) deals with the rest of the group.
+            if exitStatus == nil { signalGroup(SIGKILL) }
         }
     }
 
