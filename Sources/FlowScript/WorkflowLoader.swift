@@ -5,6 +5,10 @@ import LuaBridge
 /// Turns the table a script declared into a `Workflow`, checking every field
 /// and prefixing each error with the script line that built the table.
 struct WorkflowLoader {
+    /// The longest timeout or retry delay: ten years, in seconds.
+    static let longestSeconds: Double = 315_576_000
+    static let mostRetries = 1_000_000
+
     let lua: LuaState
     let script: String
     let directory: String
@@ -145,10 +149,18 @@ struct WorkflowLoader {
                 throw fail(path + [key(field)], "not a field of a \(s.kind) step (it belongs to \(other) steps)")
             }
         }
-        if let retries = s.retries, retries < 0 { throw fail(path + [key("retries")], "must be 0 or more") }
-        if let delay = s.retry_delay, !(delay >= 0) { throw fail(path + [key("retry_delay")], "must be 0 or more seconds") }
-        if let timeout = s.timeout, !(timeout > 0) { throw fail(path + [key("timeout")], "must be more than 0 seconds") }
-        if let cpus = s.cpus, !(cpus > 0) { throw fail(path + [key("cpus")], "must be more than 0") }
+        // Bounded, so that no value (math.huge, math.maxinteger) overflows a clock or a count.
+        let longest = Self.longestSeconds
+        if let retries = s.retries, !(0...Self.mostRetries).contains(retries) {
+            throw fail(path + [key("retries")], "must be from 0 to \(Self.mostRetries)")
+        }
+        if let delay = s.retry_delay, !(delay >= 0 && delay <= longest) {
+            throw fail(path + [key("retry_delay")], "must be from 0 to \(Int(longest)) seconds")
+        }
+        if let timeout = s.timeout, !(timeout > 0 && timeout <= longest) {
+            throw fail(path + [key("timeout")], "must be more than 0 and at most \(Int(longest)) seconds")
+        }
+        if let cpus = s.cpus, !(cpus > 0 && cpus.isFinite) { throw fail(path + [key("cpus")], "must be more than 0") }
         var memory: UInt64?
         if let text = s.memory {
             guard let bytes = ByteCount.parse(text), bytes > 0 else {

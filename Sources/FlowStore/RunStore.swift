@@ -135,8 +135,13 @@ public final class RunStore: Sendable {
     }
 
     /// How long a run's heartbeat may be silent before its process counts as
-    /// gone, even if a process with its pid exists (a reused pid, a hang).
+    /// gone, even if a process with its pid exists (a reused pid).
     public static let heartbeatTimeout: TimeInterval = 10
+
+    /// The same when the process with that pid is a flowlua: only a hang is
+    /// that silent. (The heartbeat comes from the low-priority thread that
+    /// also hashes outputs, which a busy machine may hold back for seconds.)
+    public static let hangTimeout: TimeInterval = 600
 
     /// Marks interrupted every pending or running run whose process is gone
     /// (or silent for `heartbeatTimeout`), and its running steps: no run
@@ -147,8 +152,9 @@ public final class RunStore: Sendable {
         }
         let dead = live.filter { run in
             guard let pid = run.pid else { return now - run.createdAt > Self.heartbeatTimeout }
-            let silent = now - (run.heartbeatAt ?? run.createdAt) > Self.heartbeatTimeout
-            return !Self.isAlive(pid) || silent
+            guard Self.isAlive(pid) else { return true }
+            let timeout = Self.isFlowlua(pid) ? Self.hangTimeout : Self.heartbeatTimeout
+            return now - (run.heartbeatAt ?? run.createdAt) > timeout
         }
         guard !dead.isEmpty else { return }
         try write { db in
@@ -237,6 +243,11 @@ public final class RunStore: Sendable {
               let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex
         else { return true }
         return stat[stat.index(close, offsetBy: 2)] != "Z"
+    }
+
+    /// Whether process `pid` runs a program named flowlua.
+    static func isFlowlua(_ pid: Int32) -> Bool {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "flowlua\n"
     }
 
     private static func escape(_ text: String) -> String {

@@ -53,11 +53,11 @@ extension Flowlua {
 
         func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-            if let cpus, !(cpus > 0) { throw ValidationError("--cpus must be more than 0") }
+            if let cpus, !(cpus > 0 && cpus.isFinite) { throw ValidationError("--cpus must be more than 0") }
             if let memory, ByteCount.parse(memory) == nil {
                 throw ValidationError("--memory expects a size like 8G or 512M, got '\(memory)'")
             }
-            guard grace >= 0 else { throw ValidationError("--grace must be 0 or more") }
+            guard grace >= 0 && grace <= 86_400 else { throw ValidationError("--grace must be from 0 to 86400 seconds") }
         }
 
         var settings: RunSettings {

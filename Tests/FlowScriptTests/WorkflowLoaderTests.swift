@@ -145,9 +145,14 @@ struct WorkflowLoaderTests {
         #expect(try error("memory = 'lots'").hasSuffix(":2: steps[1].memory: expected a size like \"512M\" or \"2G\", got 'lots'"))
         #expect(try error("memory = 2048").hasSuffix(":2: steps[1].memory: expected string, got number"))
         #expect(try error("cpus = 0").hasSuffix(":2: steps[1].cpus: must be more than 0"))
-        #expect(try error("retries = -1").hasSuffix(":2: steps[1].retries: must be 0 or more"))
-        #expect(try error("retry_delay = -2").hasSuffix(":2: steps[1].retry_delay: must be 0 or more seconds"))
-        #expect(try error("timeout = 0").hasSuffix(":2: steps[1].timeout: must be more than 0 seconds"))
+        #expect(try error("cpus = math.huge").hasSuffix(":2: steps[1].cpus: must be more than 0"))
+        #expect(try error("retries = -1").hasSuffix(":2: steps[1].retries: must be from 0 to 1000000"))
+        #expect(try error("retries = math.maxinteger").hasSuffix(":2: steps[1].retries: must be from 0 to 1000000"))
+        #expect(try error("retry_delay = -2").hasSuffix(":2: steps[1].retry_delay: must be from 0 to 315576000 seconds"))
+        #expect(try error("retry_delay = 0/0").hasSuffix(":2: steps[1].retry_delay: must be from 0 to 315576000 seconds"))
+        #expect(try error("timeout = 0").hasSuffix(":2: steps[1].timeout: must be more than 0 and at most 315576000 seconds"))
+        #expect(try error("timeout = math.huge").hasSuffix(":2: steps[1].timeout: must be more than 0 and at most 315576000 seconds"))
+        #expect(try error("timeout = 1e30").hasSuffix(":2: steps[1].timeout: must be more than 0 and at most 315576000 seconds"))
         #expect(try error("on_success = 'print'").hasSuffix(":2: steps[1].on_success: expected function, got string"))
     }
 

@@ -94,6 +94,26 @@ struct RunStoreTests {
         #expect(try store.steps(of: "gone").map(\.status) == [.interrupted])
     }
 
+    @Test func aLiveFlowluaProcessIsTrustedUntilItsSilenceIsAHang() throws {
+        let store = try temporaryStore()
+        // A process named flowlua: a copy of sleep.
+        let folder = FileManager.default.temporaryDirectory.appending(path: "flowlua-comm-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let program = folder.appending(path: "flowlua")
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: program.path)
+        let sleeper = Process()
+        sleeper.executableURL = program
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        defer { sleeper.terminate() }
+        try store.create(storedRun("busy", pid: sleeper.processIdentifier, steps: 0), steps: [])
+        try store.markInterrupted(now: Date().timeIntervalSince1970 + RunStore.heartbeatTimeout + 1)
+        #expect(try store.run("busy").status == .pending, "a silent flowlua may be busy hashing, not gone")
+        try store.markInterrupted(now: Date().timeIntervalSince1970 + RunStore.hangTimeout + 1)
+        #expect(try store.run("busy").status == .interrupted)
+    }
+
     @Test func theDefaultDatabaseSitsBesideTheRunsFolder() {
         #expect(RunStore.defaultPath(runsDirectory: URL(fileURLWithPath: "/w/.flowlua/runs"), environment: [:])
             == "/w/.flowlua/flowlua.db")

@@ -104,6 +104,8 @@ public actor RunDriver {
     private var cachedFrom: [Int: String] = [:]
     /// Resumed when the last step has ended.
     private var done: CheckedContinuation<Void, Never>?
+    /// The steps are over (`done` was resumed): a cancel comes too late.
+    private var finished = false
     /// Set while `launch` runs, so that an attempt ending inside it does
     /// not start a nested `launch`.
     private var pumping = false
@@ -180,6 +182,7 @@ public actor RunDriver {
         pumping = false
         if isDone, let done {
             self.done = nil
+            finished = true
             done.resume()
         }
     }
@@ -207,7 +210,8 @@ public actor RunDriver {
     }
 
     private func cancelRun() {
-        guard !canceling, done != nil else { return }
+        // Before the steps start (staging, on_start) a cancel is kept: none will.
+        guard !canceling, !finished else { return }
         canceling = true
         schedule.cancel()
         observe(.runCanceling)
