@@ -15,16 +15,16 @@ enum Backends {
     static let notebookSkipped: Comment = "SKIPPED: FLOWLUA_SKIP_NOTEBOOK is set, so the notebook worker is NOT tested"
 
     /// The docker client, failing the test with what to do if it or the daemon is missing.
-    static func docker() throws -> String {
+    static func docker() async throws -> String {
         let client = try #require(which("docker"), "docker is not installed: run scripts/setup.sh and scripts/docker.sh")
-        let info = try execute(client, ["image", "inspect", "local/busybox:1", "local/python:3"])
+        let info = try await execute(client, ["image", "inspect", "local/busybox:1", "local/python:3"])
         try #require(info.status == 0, "no Docker daemon or no local test images: run scripts/docker.sh\n\(info.stderr)")
         return client
     }
 
     /// Runs `docker arguments...`.
-    static func docker(_ arguments: [String]) throws -> Outcome {
-        try execute(try docker(), arguments)
+    static func docker(_ arguments: [String]) async throws -> Outcome {
+        try await execute(try docker(), arguments)
     }
 
     static func papermill() throws -> String {

@@ -5,7 +5,8 @@ import Testing
 struct CancelTests {
     /// Starts flowlua on a script, sends `signals` once `ready` appears in
     /// its run folder, and waits for it.
-    func interrupt(_ script: String, signals: [Int32], gap: Double = 0.3, grace: Int = 1) throws -> (Outcome, URL, Double) {
+    func interrupt(_ script: String, signals: [Int32], gap: Double = 0.3,
+                   grace: Int = 1) async throws -> (Outcome, URL, Double) {
         let folder = try scratch()
         let file = folder.appending(path: "flow.lua")
         try script.write(to: file, atomically: true, encoding: .utf8)
@@ -19,18 +20,22 @@ struct CancelTests {
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && !FileManager.default.fileExists(atPath: folder.appending(path: "ready").path) {
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         let sent = Date()
         for (i, signal) in signals.enumerated() {
-            if i > 0 { usleep(UInt32(gap * 1_000_000)) }
+            if i > 0 { try await Task.sleep(for: .seconds(gap)) }
             kill(process.processIdentifier, signal)
         }
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                        stderr: String(decoding: stderr, as: UTF8.self)), folder, Date().timeIntervalSince(sent))
+        let (errors, output) = (err.fileHandleForReading, out.fileHandleForReading)
+        let outcome = try await offPool { () -> Outcome in
+            let stderr = errors.readDataToEndOfFile()
+            let stdout = output.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                           stderr: String(decoding: stderr, as: UTF8.self))
+        }
+        return (outcome, folder, Date().timeIntervalSince(sent))
     }
 
     static func script(_ marker: String, trapTerm: Bool = false) -> String {
@@ -43,9 +48,9 @@ struct CancelTests {
             """
     }
 
-    @Test func ctrlCStopsTheStepsAndExits130() throws {
+    @Test func ctrlCStopsTheStepsAndExits130() async throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
-        let (result, folder, took) = try interrupt(Self.script(marker), signals: [SIGINT])
+        let (result, folder, took) = try await interrupt(Self.script(marker), signals: [SIGINT])
         #expect(result.status == 130)
         #expect(took < 10)
         #expect(result.stdout == "on_cancel canceled\n")
@@ -56,18 +61,34 @@ struct CancelTests {
         #expect(living("sleep \(marker)").isEmpty)
     }
 
-    @Test func sigtermExits143() throws {
+    @Test func ctrlCDuringOnStartCancelsTheRunBeforeAnyStep() async throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
-        let (result, _, _) = try interrupt(Self.script(marker), signals: [SIGTERM])
+        let script = """
+            workflow { name = "early", steps = { container "sleeper" { commands = { "sleep \(marker)" } } },
+              on_start = function(run)
+                io.open("ready", "w"):close()
+                local t = os.clock() while os.clock() - t < 1 do end
+              end }
+            """
+        let (result, _, took) = try await interrupt(script, signals: [SIGINT])
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(took < 10)
+        #expect(result.stderr.contains("  sleeper  canceled -"), "\(result.stderr)")
+        #expect(living("sleep \(marker)").isEmpty)
+    }
+
+    @Test func sigtermExits143() async throws {
+        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let (result, _, _) = try await interrupt(Self.script(marker), signals: [SIGTERM])
         #expect(result.status == 143)
         #expect(result.stderr.contains("terminated: canceling the run"))
         #expect(living("sleep \(marker)").isEmpty)
     }
 
-    @Test func aSecondCtrlCStopsAtOnce() throws {
+    @Test func aSecondCtrlCStopsAtOnce() async throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         // The step ignores SIGTERM, so the first Ctrl-C waits out the grace period.
-        let (result, _, took) = try interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT, SIGINT], gap: 0.2,
+        let (result, _, took) = try await interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT, SIGINT], gap: 0.2,
                                               grace: 5)
         #expect(result.status == 130)
         #expect(took < 3, "the second Ctrl-C does not wait for the 5 s grace")
@@ -76,9 +97,9 @@ struct CancelTests {
         #expect(living("sleep \(marker)").isEmpty)
     }
 
-    @Test func onlyOneCtrlCWaitsForTheGraceThenKills() throws {
+    @Test func onlyOneCtrlCWaitsForTheGraceThenKills() async throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
-        let (result, _, took) = try interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT])
+        let (result, _, took) = try await interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT])
         #expect(result.status == 130)
         #expect(took >= 0.9 && took < 10, "SIGKILL after the 1 s grace: took \(took)")
         #expect(living("sleep \(marker)").isEmpty)

@@ -12,24 +12,24 @@ struct Workspace {
         try script.write(to: folder.appending(path: "flow.lua"), atomically: true, encoding: .utf8)
     }
 
-    func run(_ arguments: [String]) throws -> Outcome {
-        try flowlua(arguments, in: folder)
+    func run(_ arguments: [String]) async throws -> Outcome {
+        try await flowlua(arguments, in: folder)
     }
 
     /// The ids of the runs, newest first.
-    func runIDs() throws -> [String] {
-        let list = try run(["list", "--json"])
+    func runIDs() async throws -> [String] {
+        let list = try await run(["list", "--json"])
         let runs = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]] ?? []
         return runs.compactMap { $0["id"] as? String }
     }
 
-    func status(_ id: String) throws -> [String: Any] {
-        let status = try run(["status", id, "--json"])
+    func status(_ id: String) async throws -> [String: Any] {
+        let status = try await run(["status", id, "--json"])
         return try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any] ?? [:]
     }
 
-    func stepStates(_ id: String) throws -> [String] {
-        (try status(id)["steps"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+    func stepStates(_ id: String) async throws -> [String] {
+        (try await status(id)["steps"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
     }
 
     func file(_ relative: String) -> String? {
@@ -50,20 +50,20 @@ struct ControllerTests {
         } }
         """
 
-    @Test func runsAreRecordedListedAndShown() throws {
+    @Test func runsAreRecordedListedAndShown() async throws {
         let space = try Workspace(Self.twoSteps)
         try "".write(to: space.folder.appending(path: "b-may-pass"), atomically: true, encoding: .utf8)
-        #expect(try space.run(["flow.lua", "-q"]).status == 0)
-        let ids = try space.runIDs()
+        #expect(try await space.run(["flow.lua", "-q"]).status == 0)
+        let ids = try await space.runIDs()
         #expect(ids.count == 1)
         let id = try #require(ids.first)
-        let list = try space.run(["list"])
+        let list = try await space.run(["list"])
         #expect(list.stdout.hasPrefix("ID"))
         #expect(list.stdout.contains("\(id)  two       success"))
-        let status = try space.status(String(id.prefix(6)))
+        let status = try await space.status(String(id.prefix(6)))
         #expect((status["run"] as? [String: Any])?["status"] as? String == "success")
-        #expect(try space.stepStates(id) == ["success", "success"])
-        let text = try space.run(["status", id])
+        #expect(try await space.stepStates(id) == ["success", "success"])
+        let text = try await space.run(["status", id])
         #expect(text.stdout.contains("run \(id): workflow 'two', success"))
         #expect(text.stdout.contains("b     success"))
         let store = try space.store
@@ -71,50 +71,50 @@ struct ControllerTests {
         #expect(try store.transitions(of: id).map(\.status) == ["pending", "running", "success"])
     }
 
-    @Test func logsPrintWhatStepsWrote() throws {
+    @Test func logsPrintWhatStepsWrote() async throws {
         let space = try Workspace(Self.twoSteps)
         try "".write(to: space.folder.appending(path: "b-may-pass"), atomically: true, encoding: .utf8)
-        _ = try space.run(["flow.lua", "-q"])
-        let id = try #require(try space.runIDs().first)
-        let all = try space.run(["logs", id])
+        _ = try await space.run(["flow.lua", "-q"])
+        let id = try #require(try await space.runIDs().first)
+        let all = try await space.run(["logs", id])
         #expect(all.stdout == "==> a (stdout) <==\na-out\n==> a (stderr) <==\na-err\n==> b (stdout) <==\nb-out\n")
-        #expect(try space.run(["logs", id, "a", "--stderr"]).stdout == "a-err\n")
-        let missing = try space.run(["logs", id, "c"])
+        #expect(try await space.run(["logs", id, "a", "--stderr"]).stdout == "a-err\n")
+        let missing = try await space.run(["logs", id, "c"])
         #expect(missing.status == 2)
         #expect(missing.stderr == "flowlua: error: run \(id) has no step 'c' (its steps: a, b)\n")
     }
 
-    @Test func logsFollowARunningStepUntilTheRunEnds() throws {
+    @Test func logsFollowARunningStepUntilTheRunEnds() async throws {
         let space = try Workspace("""
             workflow { name = "talk", steps = {
               container "talk" { commands = { "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done" } },
             } }
             """)
-        let started = try space.run(["run", "--detach", "flow.lua"])
+        let started = try await space.run(["run", "--detach", "flow.lua"])
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let follow = try space.run(["logs", id, "talk", "--follow"])
+        let follow = try await space.run(["logs", id, "talk", "--follow"])
         #expect(follow.status == 0)
         #expect(follow.stdout == "==> talk (stdout) <==\nline 1\nline 2\nline 3\nline 4\nline 5\n"
             || follow.stdout == "line 1\nline 2\nline 3\nline 4\nline 5\n", "\(follow.stdout)")
-        let status = try space.status(id)
+        let status = try await space.status(id)
         #expect((status["run"] as? [String: Any])?["status"] as? String == "success", "--follow returned when the run ended")
     }
 
-    @Test func waitReflectsTheOutcomeAndTimesOut() throws {
+    @Test func waitReflectsTheOutcomeAndTimesOut() async throws {
         let space = try Workspace(Self.twoSteps)
-        #expect(try space.run(["flow.lua", "-q"]).status == 1)
-        let failed = try #require(try space.runIDs().first)
-        #expect(try space.run(["wait", failed]).status == 1)
+        #expect(try await space.run(["flow.lua", "-q"]).status == 1)
+        let failed = try #require(try await space.runIDs().first)
+        #expect(try await space.run(["wait", failed]).status == 1)
         try "".write(to: space.folder.appending(path: "b-may-pass"), atomically: true, encoding: .utf8)
-        #expect(try space.run(["flow.lua", "-q"]).status == 0)
-        let passed = try #require(try space.runIDs().first)
-        #expect(try space.run(["wait", passed]).status == 0)
-        let unknown = try space.run(["wait", "nope"])
+        #expect(try await space.run(["flow.lua", "-q"]).status == 0)
+        let passed = try #require(try await space.runIDs().first)
+        #expect(try await space.run(["wait", passed]).status == 0)
+        let unknown = try await space.run(["wait", "nope"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr == "flowlua: error: no run 'nope' (flowlua list shows them)\n")
     }
 
-    @Test func aDetachedRunGoesOnAndCanBeStopped() throws {
+    @Test func aDetachedRunGoesOnAndCanBeStopped() async throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         let space = try Workspace("""
             workflow { name = "long", steps = {
@@ -122,39 +122,39 @@ struct ControllerTests {
               container "sleeper" { after = { "first" }, commands = { "sleep \(marker)" } },
             } }
             """)
-        let started = try space.run(["run", "--detach", "flow.lua"])
+        let started = try await space.run(["run", "--detach", "flow.lua"])
         #expect(started.status == 0)
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 12)
-        let timeout = try space.run(["wait", id, "--timeout", "1"])
+        let timeout = try await space.run(["wait", id, "--timeout", "1"])
         #expect(timeout.status == 124)
-        #expect(try space.stepStates(id) == ["success", "running"])
+        #expect(try await space.stepStates(id) == ["success", "running"])
         #expect(living("sleep \(marker)").count == 1)
-        let stop = try space.run(["stop", id])
+        let stop = try await space.run(["stop", id])
         #expect(stop.status == 0)
         #expect(stop.stdout == "run \(id) canceled\n")
-        #expect(try space.run(["wait", id]).status == 130)
-        #expect(try space.stepStates(id) == ["success", "canceled"])
+        #expect(try await space.run(["wait", id]).status == 130)
+        #expect(try await space.stepStates(id) == ["success", "canceled"])
         #expect(living("sleep \(marker)").isEmpty)
         #expect(space.file(".flowlua/runs/\(id)/.logs/flowlua.log")?.contains("cancel sleeper") == true)
     }
 
-    @Test func restartRunsAgainOnlyWhatDidNotSucceed() throws {
+    @Test func restartRunsAgainOnlyWhatDidNotSucceed() async throws {
         let space = try Workspace(Self.twoSteps)
-        #expect(try space.run(["flow.lua", "-q"]).status == 1)
-        let id = try #require(try space.runIDs().first)
-        #expect(try space.stepStates(id) == ["success", "error"])
+        #expect(try await space.run(["flow.lua", "-q"]).status == 1)
+        let id = try #require(try await space.runIDs().first)
+        #expect(try await space.stepStates(id) == ["success", "error"])
         try "".write(to: space.folder.appending(path: "b-may-pass"), atomically: true, encoding: .utf8)
-        let restart = try space.run(["restart", String(id.prefix(5)), "-q"])
+        let restart = try await space.run(["restart", String(id.prefix(5)), "-q"])
         #expect(restart.status == 0, "\(restart.stderr)")
-        #expect(try space.runIDs() == [id], "a restart goes on in the same run")
-        #expect(try space.stepStates(id) == ["success", "success"])
+        #expect(try await space.runIDs() == [id], "a restart goes on in the same run")
+        #expect(try await space.stepStates(id) == ["success", "success"])
         #expect(space.file("a-count") == "ran\n", "a succeeded before and did not run again")
-        let again = try space.run(["restart", id])
+        let again = try await space.run(["restart", id])
         #expect(again.stdout == "run \(id) succeeded: nothing to restart\n")
     }
 
-    @Test func aKilledRunIsInterruptedAndRestartFinishesIt() throws {
+    @Test func aKilledRunIsInterruptedAndRestartFinishesIt() async throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         let space = try Workspace("""
             workflow { name = "crash", steps = {
@@ -171,27 +171,27 @@ struct ControllerTests {
         process.currentDirectoryURL = space.folder
         try process.run()
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline && living("sleep \(marker)").isEmpty { usleep(20_000) }
-        usleep(100_000)  // the recorder writes every 25 ms
+        while Date() < deadline && living("sleep \(marker)").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))  // the recorder writes every 25 ms
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let id = try #require(try space.runIDs().first)
-        let status = try space.status(id)
+        try await offPool { process.waitUntilExit() }
+        let id = try #require(try await space.runIDs().first)
+        let status = try await space.status(id)
         #expect((status["run"] as? [String: Any])?["status"] as? String == "interrupted")
-        #expect(try space.stepStates(id) == ["success", "success", "interrupted", "pending"])
+        #expect(try await space.stepStates(id) == ["success", "success", "interrupted", "pending"])
         #expect(living("sleep \(marker)").count == 1, "the step's process outlived flowlua")
 
         try "".write(to: space.folder.appending(path: "fast"), atomically: true, encoding: .utf8)
-        let restart = try space.run(["restart", id, "-q"])
+        let restart = try await space.run(["restart", id, "-q"])
         #expect(restart.status == 0, "\(restart.stderr)")
-        #expect(try space.stepStates(id) == ["success", "success", "success", "success"])
+        #expect(try await space.stepStates(id) == ["success", "success", "success", "success"])
         #expect(space.file("trace") == "first\nslow kept\nslow kept\nlast\n",
                 "first and second did not run again; the run variable second set was kept")
         #expect(living("sleep \(marker)").isEmpty, "restart stopped what the dead run left behind")
         #expect(try space.store.integrityCheck() == "ok")
     }
 
-    @Test func resumeReusesWhatIsUnchanged() throws {
+    @Test func resumeReusesWhatIsUnchanged() async throws {
         let space = try Workspace("""
             workflow { name = "cached", parameters = { param.int "n" { default = 1 } }, steps = {
               container "make" { outputs = { "made.txt" }, commands = { "echo made >> ../../../trace; echo hello > made.txt" } },
@@ -203,43 +203,43 @@ struct ControllerTests {
                 commands = { "echo use ${n} ${size} >> ../../../trace; echo ${n} > use.txt" } },
             } }
             """)
-        #expect(try space.run(["flow.lua", "-q"]).status == 0)
+        #expect(try await space.run(["flow.lua", "-q"]).status == 0)
         #expect(space.file("trace") == "made\ncount\nuse 1 6\n")
-        let resumed = try space.run(["flow.lua", "--resume"])
+        let resumed = try await space.run(["flow.lua", "--resume"])
         #expect(resumed.status == 0)
         #expect(space.file("trace") == "made\ncount\nuse 1 6\n", "a second --resume runs nothing")
         #expect(resumed.stderr.contains("cached make (from run "))
         #expect(resumed.stderr.contains("3 from the cache"))
-        let newest = try #require(try space.runIDs().first)
+        let newest = try #require(try await space.runIDs().first)
         #expect(space.file(".flowlua/runs/\(newest)/use.txt") == "1\n", "outputs are copied into the new run")
-        #expect(try space.run(["flow.lua", "--resume", "-q", "-p", "n=2"]).status == 0)
+        #expect(try await space.run(["flow.lua", "--resume", "-q", "-p", "n=2"]).status == 0)
         #expect(space.file("trace") == "made\ncount\nuse 1 6\ncount\nuse 2 6\n",
                 "only the steps the change reaches run (a code step sees every parameter)")
         // An output changed since: that result is not reused.
-        let first = try #require(try space.runIDs().last)
+        let first = try #require(try await space.runIDs().last)
         try "tampered\n".write(to: space.folder.appending(path: ".flowlua/runs/\(first)/made.txt"), atomically: true,
                                encoding: .utf8)
-        for id in try space.runIDs().dropLast() { _ = try space.run(["rm", id]) }
-        #expect(try space.run(["flow.lua", "--resume", "-q"]).status == 0)
+        for id in try await space.runIDs().dropLast() { _ = try await space.run(["rm", id]) }
+        #expect(try await space.run(["flow.lua", "--resume", "-q"]).status == 0)
         // make runs again; what it makes is what it made before, so the steps
         // after it find their results by content and do not run.
         #expect(space.file("trace")?.hasSuffix("use 2 6\nmade\n") == true, "\(space.file("trace") ?? "")")
     }
 
-    @Test func rmAndGcDeleteRunsAndTheirFolders() throws {
+    @Test func rmAndGcDeleteRunsAndTheirFolders() async throws {
         let space = try Workspace(Self.twoSteps)
-        for _ in 0..<3 { _ = try space.run(["flow.lua", "-q"]) }
-        let ids = try space.runIDs()
+        for _ in 0..<3 { _ = try await space.run(["flow.lua", "-q"]) }
+        let ids = try await space.runIDs()
         #expect(ids.count == 3)
-        let removed = try space.run(["rm", ids[0]])
+        let removed = try await space.run(["rm", ids[0]])
         #expect(removed.stdout == "removed \(ids[0])\n")
         #expect(!FileManager.default.fileExists(atPath: space.folder.appending(path: ".flowlua/runs/\(ids[0])").path))
-        #expect(try space.runIDs() == Array(ids.dropFirst()))
-        #expect(try space.run(["gc", "--older-than", "1h"]).stdout == "nothing older than 1h\n")
-        let gc = try space.run(["gc", "--older-than", "0s"])
+        #expect(try await space.runIDs() == Array(ids.dropFirst()))
+        #expect(try await space.run(["gc", "--older-than", "1h"]).stdout == "nothing older than 1h\n")
+        let gc = try await space.run(["gc", "--older-than", "0s"])
         #expect(gc.stdout.split(separator: "\n").count == 2)
-        #expect(try space.runIDs().isEmpty)
-        #expect(try space.run(["gc", "--older-than", "soon"]).status == 2)
+        #expect(try await space.runIDs().isEmpty)
+        #expect(try await space.run(["gc", "--older-than", "soon"]).status == 2)
         #expect(try space.store.integrityCheck() == "ok")
     }
 
@@ -252,21 +252,21 @@ struct ControllerTests {
             } }
             """)
         let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
-            for _ in 0..<20 { group.addTask { try space.run(["flow.lua", "-q"]) } }
+            for _ in 0..<20 { group.addTask { try await space.run(["flow.lua", "-q"]) } }
             var all: [Outcome] = []
             for try await outcome in group { all.append(outcome) }
             return all
         }
         #expect(outcomes.map(\.status) == Array(repeating: 0, count: 20), "\(outcomes.map(\.stderr).joined())")
         #expect(!outcomes.contains { $0.stderr.contains("locked") })
-        let ids = try space.runIDs()
+        let ids = try await space.runIDs()
         #expect(ids.count == 20)
         #expect(Set(ids).count == 20)
-        for id in ids { #expect(try space.stepStates(id) == ["success", "success", "success", "success"]) }
+        for id in ids { #expect(try await space.stepStates(id) == ["success", "success", "success", "success"]) }
         #expect(try space.store.integrityCheck() == "ok")
     }
 
-    @Test func scriptsSeeTheRunsThroughTheFlowTable() throws {
+    @Test func scriptsSeeTheRunsThroughTheFlowTable() async throws {
         let space = try Workspace("""
             workflow { name = "look", steps = {
               code "look" { run = function(ctx)
@@ -277,9 +277,9 @@ struct ControllerTests {
               end },
             } }
             """)
-        _ = try space.run(["flow.lua", "-q"])
-        #expect(try space.run(["flow.lua", "-q"]).status == 0)
-        let id = try #require(try space.runIDs().first)
+        _ = try await space.run(["flow.lua", "-q"])
+        #expect(try await space.run(["flow.lua", "-q"]).status == 0)
+        let id = try #require(try await space.runIDs().first)
         let run = try space.store.run(id)
         #expect(run.vars["seen"] == .integer(2))
         #expect(run.vars["first"] == .string("look"))

@@ -5,8 +5,8 @@ import Testing
 struct DockerTests {
     static let box = #"box = worker.docker { image = "local/busybox:1" }"#
 
-    @Test func filesAContainerWritesAreInTheRunFolderOwnedByTheInvokingUser() throws {
-        _ = try Backends.docker()
+    @Test func filesAContainerWritesAreInTheRunFolderOwnedByTheInvokingUser() async throws {
+        _ = try await Backends.docker()
         let folder = try workflowFolder("""
             workflow { name = "own", workers = { \(Self.box) }, steps = {
               container "write" { worker = "box", outputs = { "out/made.txt" }, commands = {
@@ -25,7 +25,7 @@ struct DockerTests {
             command = ["/usr/bin/setpriv", "--reuid=65534", "--regid=\(group.pointee.gr_gid)", "--clear-groups",
                        "/usr/bin/env", "HOME=\(folder.path)", copy] + command.dropFirst()
         }
-        let result = try execute(command[0], Array(command.dropFirst()), in: folder)
+        let result = try await execute(command[0], Array(command.dropFirst()), in: folder)
         #expect(result.status == 0, "\(result.stderr)")
         let run = try onlyRun(in: folder)
         let made = run.appending(path: "out/made.txt")
@@ -34,8 +34,8 @@ struct DockerTests {
         #expect(try contents(made) == "\(uid)\n\(run.path)\n", "the container runs as the user, in the run folder")
     }
 
-    @Test func envAndVarsReachTheContainerButNotFlowluasEnvironment() throws {
-        _ = try Backends.docker()
+    @Test func envAndVarsReachTheContainerButNotFlowluasEnvironment() async throws {
+        _ = try await Backends.docker()
         let folder = try workflowFolder("""
             workflow { name = "env",
               parameters = { param.string "who" { default = "world" } },
@@ -45,7 +45,7 @@ struct DockerTests {
                   "echo \\"$GREETING $WHO ${n}\\" > said.txt", "env > env.txt" } },
               }}
             """)
-        let result = try flowlua(["workflow.lua", "--runs-dir", "runs", "-p", "who=docker"], in: folder,
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs", "-p", "who=docker"], in: folder,
                                  environment: ["FLOWLUA_TEST_SECRET": "leaked"])
         #expect(result.status == 0, "\(result.stderr)")
         let run = try onlyRun(in: folder)
@@ -55,15 +55,15 @@ struct DockerTests {
         #expect(!env.contains("FLOWLUA_TEST_SECRET"), "the host's environment stays out of the container")
     }
 
-    @Test func aFailingCommandFailsTheStepWithItsStderr() throws {
-        _ = try Backends.docker()
+    @Test func aFailingCommandFailsTheStepWithItsStderr() async throws {
+        _ = try await Backends.docker()
         let folder = try workflowFolder("""
             workflow { name = "fail", workers = { \(Self.box) }, steps = {
               container "bad" { worker = "box", commands = {
                 "echo first", "echo 'no such thing' >&2; exit 3", "touch never" } },
             }}
             """)
-        let result = try flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
         #expect(result.status == 1)
         #expect(result.stderr.contains("FAILED bad"))
         #expect(result.stderr.contains("command 2 exited with code 3: echo 'no such thing' >&2; exit 3"))
@@ -73,20 +73,20 @@ struct DockerTests {
         #expect(!FileManager.default.fileExists(atPath: run.appending(path: "never").path))
     }
 
-    @Test func aMissingImageOrDaemonIsOneErrorBeforeAnyCommandRuns() throws {
-        _ = try Backends.docker()
+    @Test func aMissingImageOrDaemonIsOneErrorBeforeAnyCommandRuns() async throws {
+        _ = try await Backends.docker()
         let script = """
             workflow { name = "missing", workers = { box = worker.docker { image = "local/none-such:0" } }, steps = {
               container "c" { worker = "box", commands = { "touch ran" } },
             }}
             """
         let folder = try workflowFolder(script)
-        let noImage = try flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
+        let noImage = try await flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
         #expect(noImage.status == 1)
         #expect(noImage.stderr.contains(
             "FAILED c ") && noImage.stderr.contains("docker: image 'local/none-such:0' is not on this machine"))
 
-        let noDaemon = try flowlua(["workflow.lua", "--runs-dir", "runs2"], in: folder,
+        let noDaemon = try await flowlua(["workflow.lua", "--runs-dir", "runs2"], in: folder,
                                    environment: ["DOCKER_HOST": "unix://\(folder.path)/no.sock"])
         #expect(noDaemon.status == 1)
         #expect(noDaemon.stderr.contains("docker: cannot reach the Docker daemon"))
@@ -94,8 +94,8 @@ struct DockerTests {
         #expect(ran.isEmpty)
     }
 
-    @Test func cancelLeavesNoContainer() throws {
-        let docker = try Backends.docker()
+    @Test func cancelLeavesNoContainer() async throws {
+        let docker = try await Backends.docker()
         let step = "sleeper\(Int.random(in: 100_000...999_999))"
         let folder = try workflowFolder("""
             workflow { name = "cancel", workers = { \(Self.box) }, steps = {
@@ -104,7 +104,7 @@ struct DockerTests {
             """)
         let runs = folder.appending(path: "runs")
         var seen: [String] = []
-        let result = try interrupt(["workflow.lua", "--runs-dir", "runs", "--grace", "1"], in: folder) {
+        let result = try await interrupt(["workflow.lua", "--runs-dir", "runs", "--grace", "1"], in: folder) {
             guard anyRun(in: runs, has: "started") else { return false }
             seen = Self.containers(docker, named: step)
             return true
@@ -115,8 +115,8 @@ struct DockerTests {
         #expect(Self.containers(docker, named: step).isEmpty, "docker ps -a still lists the step's container")
     }
 
-    @Test func aTimeoutStopsAndRemovesTheContainer() throws {
-        let docker = try Backends.docker()
+    @Test func aTimeoutStopsAndRemovesTheContainer() async throws {
+        let docker = try await Backends.docker()
         let step = "slow\(Int.random(in: 100_000...999_999))"
         let folder = try workflowFolder("""
             workflow { name = "timeout", workers = { \(Self.box) }, steps = {
@@ -124,15 +124,15 @@ struct DockerTests {
             }}
             """)
         let started = Date()
-        let result = try flowlua(["workflow.lua", "--runs-dir", "runs", "--grace", "1"], in: folder)
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs", "--grace", "1"], in: folder)
         #expect(result.status == 1)
         #expect(result.stderr.contains("timed out"))
         #expect(Date().timeIntervalSince(started) < 15)
         #expect(Self.containers(docker, named: step).isEmpty)
     }
 
-    @Test func noNetworkUnlessTheStepAsksAndLimitsFromCpusAndMemory() throws {
-        _ = try Backends.docker()
+    @Test func noNetworkUnlessTheStepAsksAndLimitsFromCpusAndMemory() async throws {
+        _ = try await Backends.docker()
         let interfaces = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\\\n' ' '"
         let limits = "(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
         let folder = try workflowFolder("""
@@ -142,7 +142,7 @@ struct DockerTests {
               container "open" { worker = "box", network = true, commands = { "\(interfaces) > open.txt" } },
             }}
             """)
-        let result = try flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
         #expect(result.status == 0, "\(result.stderr)")
         let run = try onlyRun(in: folder)
         #expect(try contents(run.appending(path: "closed.txt")) == "lo ")
@@ -150,10 +150,10 @@ struct DockerTests {
         #expect(try contents(run.appending(path: "memory.txt")) == "\(64 << 20)\n")
     }
 
-    @Test func theDockerExampleRuns() throws {
-        _ = try Backends.docker()
+    @Test func theDockerExampleRuns() async throws {
+        _ = try await Backends.docker()
         let folder = try scratch()
-        let result = try flowlua([repositoryRoot.appending(path: "examples/docker/workflow.lua").path,
+        let result = try await flowlua([repositoryRoot.appending(path: "examples/docker/workflow.lua").path,
                                   "--runs-dir", folder.appending(path: "runs").path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "warmer than 14.0: east, south\n")
@@ -161,7 +161,7 @@ struct DockerTests {
 
     /// Containers, running or not, whose name contains `text`.
     static func containers(_ docker: String, named text: String) -> [String] {
-        guard let listed = try? execute(docker, ["ps", "--all", "--format", "{{.Names}}"]) else { return ["docker ps failed"] }
+        guard let listed = try? executeBlocking(docker, ["ps", "--all", "--format", "{{.Names}}"]) else { return ["docker ps failed"] }
         return listed.stdout.split(separator: "\n").map(String.init).filter { $0.contains(text) }
     }
 }

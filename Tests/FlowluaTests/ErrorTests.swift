@@ -3,64 +3,69 @@ import Testing
 
 @Suite("Bad input: one clear message and the right exit code", .serialized)
 struct ErrorTests {
-    @Test func aSyntaxErrorExits2NamingTheLine() throws {
+    @Test func aSyntaxErrorExits2NamingTheLine() async throws {
         let script = try brokenHello { $0.replacingOccurrences(of: "name = \"hello\",", with: "name = \"hello\"") }
-        let result = try flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
+        let result = try await flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
         #expect(result.status == 2)
         let line = try line(of: "description =", in: script)
         #expect(result.stderr == "flowlua: error: \(script.path):\(line): '}' expected (to close '{' at line \(line - 2)) near 'description'\n")
         #expect(!FileManager.default.fileExists(atPath: script.deletingLastPathComponent().appending(path: "runs").path))
     }
 
-    @Test func aWrongFieldTypeExits2NamingLineAndTablePath() throws {
+    @Test func aWrongFieldTypeExits2NamingLineAndTablePath() async throws {
         let script = try brokenHello { $0.replacingOccurrences(of: "\"mkdir -p results\",", with: "42,") }
-        let result = try flowlua(["check", script.path])
+        let result = try await flowlua(["check", script.path])
         #expect(result.status == 2)
         let line = try line(of: "container \"greet\"", in: script)
         #expect(result.stderr == "flowlua: error: \(script.path):\(line): steps[1].commands[1]: expected string, got number\n")
     }
 
-    @Test func aRuntimeErrorInTheScriptExits2NamingTheLine() throws {
+    @Test func aRuntimeErrorInTheScriptExits2NamingTheLine() async throws {
         let script = try brokenHello { "local broken = nil\nbroken.call()\n" + $0 }
-        let result = try flowlua([script.path])
+        let result = try await flowlua([script.path])
         #expect(result.status == 2)
         #expect(result.stderr == "flowlua: error: \(script.path):2: attempt to index a nil value (local 'broken')\n")
     }
 
-    @Test func parameterErrorsExit2BeforeAnythingRuns() throws {
+    @Test func parameterErrorsExit2BeforeAnythingRuns() async throws {
         let cwd = try scratch()
         let script = repositoryRoot.appending(path: "examples/hello/workflow.lua").path
-        let unknown = try flowlua([script, "-p", "greting=Hi"], in: cwd)
+        let unknown = try await flowlua([script, "-p", "greting=Hi"], in: cwd)
         #expect(unknown.status == 2)
         #expect(unknown.stderr == "flowlua: error: unknown parameter 'greting' (did you mean 'greeting'?)\n")
-        let type = try flowlua([script, "-p", "sleep=soon"], in: cwd)
+        let type = try await flowlua([script, "-p", "sleep=soon"], in: cwd)
         #expect(type.status == 2)
         #expect(type.stderr == "flowlua: error: parameter 'sleep': expected an integer, got 'soon'\n")
-        let range = try flowlua([script, "-p", "sleep=99"], in: cwd)
+        let range = try await flowlua([script, "-p", "sleep=99"], in: cwd)
         #expect(range.status == 2)
         #expect(range.stderr == "flowlua: error: parameter 'sleep': 99 is above the maximum 10\n")
-        let file = try flowlua([script, "-p", "names=missing.txt"], in: cwd)
+        let file = try await flowlua([script, "-p", "names=missing.txt"], in: cwd)
         #expect(file.status == 2)
         #expect(file.stderr == "flowlua: error: parameter 'names': file 'missing.txt' does not exist\n")
         #expect(!FileManager.default.fileExists(atPath: cwd.appending(path: ".flowlua").path), "nothing may run")
     }
 
-    @Test func aMissingScriptOrABadOptionExits2() throws {
-        let missing = try flowlua(["no/such/workflow.lua"])
+    @Test func aMissingScriptOrABadOptionExits2() async throws {
+        let missing = try await flowlua(["no/such/workflow.lua"])
         #expect(missing.status == 2)
         #expect(missing.stderr == "flowlua: error: cannot open no/such/workflow.lua: no such file\n")
-        let option = try flowlua(["examples/hello/workflow.lua", "--jobz", "2"])
+        let option = try await flowlua(["examples/hello/workflow.lua", "--jobz", "2"])
         #expect(option.status == 2)
         #expect(option.stderr.contains("--jobz"))
-        let jobs = try flowlua(["examples/hello/workflow.lua", "--jobs", "0"])
+        let jobs = try await flowlua(["examples/hello/workflow.lua", "--jobs", "0"])
         #expect(jobs.status == 2)
+        for (option, value) in [("--grace", "inf"), ("--grace", "1e300"), ("--cpus", "inf")] {
+            let huge = try await flowlua(["examples/hello/workflow.lua", option, value])
+            #expect(huge.status == 2, "\(option) \(value) is a usage error, not a crash")
+            #expect(huge.stderr.contains(option))
+        }
     }
 
-    @Test func aFailingCommandExits1ShowingItsStderr() throws {
+    @Test func aFailingCommandExits1ShowingItsStderr() async throws {
         let script = try brokenHello {
             $0.replacingOccurrences(of: "\"mkdir -p results\",", with: "\"mkdir -p results\", \"echo 'greet.py: cannot parse names' >&2; exit 3\",")
         }
-        let result = try flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
+        let result = try await flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
         #expect(result.status == 1)
         #expect(result.stderr.contains("FAILED greet"))
         #expect(result.stderr.contains("command 2 exited with code 3"))
@@ -70,16 +75,16 @@ struct ErrorTests {
         #expect(!result.stdout.contains("greeted"))
     }
 
-    @Test func aMissingOutputExits1NamingTheFile() throws {
+    @Test func aMissingOutputExits1NamingTheFile() async throws {
         let script = try brokenHello { $0.replacingOccurrences(of: "outputs  = { \"results/greetings.txt\" },", with: "outputs  = { \"results/greetings.txt\", \"results/extra.txt\" },") }
-        let result = try flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
+        let result = try await flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
         #expect(result.status == 1)
         #expect(result.stderr.contains("declared output 'results/extra.txt' was not produced"))
     }
 
-    @Test func aFailingCodeStepExits1WithItsLine() throws {
+    @Test func aFailingCodeStepExits1WithItsLine() async throws {
         let script = try brokenHello { $0.replacingOccurrences(of: "ctx.vars.count = n", with: "ctx.vars.count = n .. nil") }
-        let result = try flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
+        let result = try await flowlua([script.path, "--runs-dir", "runs"], in: script.deletingLastPathComponent())
         #expect(result.status == 1)
         let line = try line(of: "ctx.vars.count = n .. nil", in: script)
         #expect(result.stderr.contains("FAILED count"))

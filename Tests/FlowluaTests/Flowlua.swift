@@ -21,13 +21,29 @@ struct Outcome {
 
 /// Runs `flowlua arguments...` in `directory` and waits for it.
 func flowlua(_ arguments: [String], in directory: URL = repositoryRoot,
-             environment: [String: String] = [:]) throws -> Outcome {
-    try execute(flowluaBinary, arguments, in: directory, environment: environment)
+             environment: [String: String] = [:]) async throws -> Outcome {
+    try await execute(flowluaBinary, arguments, in: directory, environment: environment)
 }
 
-/// Runs a program (an absolute path) in `directory` and waits for it.
+/// Runs a program (an absolute path) in `directory` and waits for it, on a
+/// thread of its own.
 func execute(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot,
-             environment: [String: String] = [:]) throws -> Outcome {
+             environment: [String: String] = [:]) async throws -> Outcome {
+    try await offPool { try executeBlocking(executable, arguments, in: directory, environment: environment) }
+}
+
+/// Runs blocking work (waiting for a process) on a thread of its own: the
+/// cooperative pool has one thread per core, two here, and a test that
+/// blocks one holds up every async test running alongside.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// `execute`, blocking the calling thread.
+func executeBlocking(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot,
+                     environment: [String: String] = [:]) throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -103,7 +119,7 @@ func living(where test: (String) -> Bool) -> [String] {
 /// Starts `flowlua arguments...` in `folder`, sends `signal` once `ready`
 /// holds (or after 20 s), and waits for it to end.
 func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT,
-               when ready: () -> Bool) throws -> Outcome {
+               when ready: () -> Bool) async throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: flowluaBinary)
     process.arguments = arguments
@@ -112,21 +128,27 @@ func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT,
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let stdout = Drained()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        stdout.data = out.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
+    let (stdout, stderr) = (out.fileHandleForReading, err.fileHandleForReading)
+    let outcome = Task {
+        try await offPool { () -> Outcome in
+            let drained = Drained()
+            let group = DispatchGroup()
+            group.enter()
+            DispatchQueue.global().async {
+                drained.data = stdout.readDataToEndOfFile()
+                group.leave()
+            }
+            let errors = stderr.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            return Outcome(status: process.terminationStatus, stdout: String(decoding: drained.data, as: UTF8.self),
+                           stderr: String(decoding: errors, as: UTF8.self))
+        }
     }
     let deadline = Date().addingTimeInterval(20)
-    while Date() < deadline && process.isRunning && !ready() { usleep(20_000) }
+    while Date() < deadline && process.isRunning && !ready() { try await Task.sleep(for: .milliseconds(20)) }
     kill(process.processIdentifier, signal)
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout.data, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+    return try await outcome.value
 }
 
 /// Whether some run folder under `runs` holds `path`.

@@ -47,7 +47,7 @@ let typesNotebook = notebook([
 
 @Suite("Notebook worker, on real papermill", .serialized, .enabled(if: Backends.notebookEnabled, Backends.notebookSkipped))
 struct NotebookTests {
-    @Test func paramsAreInjectedWithTheirTypesAndTheExecutedNotebookIsKept() throws {
+    @Test func paramsAreInjectedWithTheirTypesAndTheExecutedNotebookIsKept() async throws {
         _ = try Backends.papermill()
         let folder = try workflowFolder("""
             workflow { name = "nb",
@@ -59,7 +59,7 @@ struct NotebookTests {
                   params = { count = "${count}", scale = "${scale}", label = "${label}!", flag = true } },
               }}
             """, files: ["nb/types.ipynb": typesNotebook])
-        let result = try flowlua(["workflow.lua", "--runs-dir", "runs", "-p", "count=21"], in: folder)
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs", "-p", "count=21"], in: folder)
         #expect(result.status == 0, "\(result.stderr)")
         let run = try onlyRun(in: folder)
         #expect(try contents(run.appending(path: "results/seen.txt")) == "42 from lua!\n", "count arrived as an int")
@@ -72,7 +72,7 @@ struct NotebookTests {
         #expect(cells.last?.output == "int 21 float 0.5 from lua! True\n")
     }
 
-    @Test func aFailingCellFailsTheStepWithThatCellsError() throws {
+    @Test func aFailingCellFailsTheStepWithThatCellsError() async throws {
         _ = try Backends.papermill()
         let folder = try workflowFolder("""
             workflow { name = "nbfail", steps = {
@@ -80,7 +80,7 @@ struct NotebookTests {
               container "later" { after = { "broken" }, commands = { "touch later" } },
             }}
             """, files: ["broken.ipynb": notebook(["x = 1", "y = x + 1", "raise ValueError(f'bad value {y}')", "z = 3"])])
-        let result = try flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
         #expect(result.status == 1)
         #expect(result.stderr.contains("FAILED broken"))
         #expect(result.stderr.contains("ValueError: bad value 2"), "\(result.stderr)")
@@ -93,7 +93,7 @@ struct NotebookTests {
         #expect(!FileManager.default.fileExists(atPath: run.appending(path: "later").path))
     }
 
-    @Test func cancelLeavesNoKernel() throws {
+    @Test func cancelLeavesNoKernel() async throws {
         _ = try Backends.papermill()
         let marker = Int.random(in: 100_000...999_999)
         let folder = try workflowFolder("""
@@ -101,7 +101,7 @@ struct NotebookTests {
             """, files: ["wait.ipynb": notebook(["marker = \(marker)", "open('started', 'w').close()\nimport time\ntime.sleep(60)"])])
         let runs = folder.appending(path: "runs")
         var running: [String] = []
-        let result = try interrupt(["workflow.lua", "--runs-dir", "runs", "--grace", "1"], in: folder) {
+        let result = try await interrupt(["workflow.lua", "--runs-dir", "runs", "--grace", "1"], in: folder) {
             guard anyRun(in: runs, has: "started") else { return false }
             running = living { $0.contains("ipykernel") }.filter { Self.isIn(folder, $0) }
             return true
@@ -117,10 +117,10 @@ struct NotebookTests {
         #expect(left.isEmpty, "kernels left running: \(left)")
     }
 
-    @Test func theNotebookExampleRuns() throws {
+    @Test func theNotebookExampleRuns() async throws {
         _ = try Backends.papermill()
         let folder = try scratch()
-        let result = try flowlua([repositoryRoot.appending(path: "examples/notebook/workflow.lua").path,
+        let result = try await flowlua([repositoryRoot.appending(path: "examples/notebook/workflow.lua").path,
                                   "--runs-dir", folder.appending(path: "runs").path, "-p", "limit=1000"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "Collatz steps: up to 1000, 871 takes the longest (178 steps)\n")
@@ -135,14 +135,14 @@ struct NotebookTests {
 
 @Suite("nbdocker worker, on the real daemon", .serialized, .enabled(if: Backends.dockerEnabled, Backends.dockerSkipped))
 struct NotebookDockerTests {
-    @Test func buildsItsImageOnceThenReusesIt() throws {
-        let docker = try Backends.docker()
+    @Test func buildsItsImageOnceThenReusesIt() async throws {
+        let docker = try await Backends.docker()
         // A base of its own, so this test builds an image no one else has.
         let base = "flowlua-test/python:\(UUID().uuidString.prefix(8).lowercased())"
-        #expect(try execute(docker, ["tag", "local/python:3", base]).status == 0)
+        #expect(try await execute(docker, ["tag", "local/python:3", base]).status == 0)
         defer {
-            let built = (try? execute(docker, ["images", "--quiet", "--filter", "label=org.flowlua.base=\(base)"]))?.stdout ?? ""
-            _ = try? execute(docker, ["rmi", "--force", base] + built.split(separator: "\n").map(String.init))
+            let built = (try? executeBlocking(docker, ["images", "--quiet", "--filter", "label=org.flowlua.base=\(base)"]))?.stdout ?? ""
+            _ = try? executeBlocking(docker, ["rmi", "--force", base] + built.split(separator: "\n").map(String.init))
         }
         let folder = try workflowFolder("""
             workflow { name = "nbd",
@@ -155,7 +155,7 @@ struct NotebookDockerTests {
                   requirements = { "six" }, params = { count = 5, label = "two" } },
               }}
             """, files: ["types.ipynb": typesNotebook.replacingOccurrences(of: "results/seen.txt", with: "seen-'+label+'.txt")])
-        let first = try flowlua(["workflow.lua", "--runs-dir", "runs", "-p", "count=4", "--jobs", "2"], in: folder)
+        let first = try await flowlua(["workflow.lua", "--runs-dir", "runs", "-p", "count=4", "--jobs", "2"], in: folder)
         #expect(first.status == 0, "\(first.stderr)")
         let firstRun = try onlyRun(in: folder)
         let notes = try ["one", "two"].map { try contents(firstRun.appending(path: ".logs/\($0).stdout")) }
@@ -166,28 +166,28 @@ struct NotebookDockerTests {
         #expect(try contents(firstRun.appending(path: "seen-two.txt")) == "10 two\n")
         let owner = try FileManager.default.attributesOfItem(atPath: firstRun.appending(path: "results/one.ipynb").path)
         #expect((owner[.ownerAccountID] as? NSNumber)?.uint32Value == getuid())
-        let images = try execute(docker, ["images", "--quiet", "--filter", "label=org.flowlua.base=\(base)"]).stdout
+        let images = try await execute(docker, ["images", "--quiet", "--filter", "label=org.flowlua.base=\(base)"]).stdout
         #expect(images.split(separator: "\n").count == 1)
 
         try FileManager.default.removeItem(at: folder.appending(path: "runs"))
-        let second = try flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
+        let second = try await flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
         #expect(second.status == 0, "\(second.stderr)")
         let secondRun = try onlyRun(in: folder)
         for step in ["one", "two"] {
             let log = try contents(secondRun.appending(path: ".logs/\(step).stdout"))
             #expect(log.hasPrefix("nbdocker: using image flowlua-notebook:"), "\(step): \(log)")
         }
-        #expect(try execute(docker, ["images", "--quiet", "--filter", "label=org.flowlua.base=\(base)"]).stdout == images)
+        #expect(try await execute(docker, ["images", "--quiet", "--filter", "label=org.flowlua.base=\(base)"]).stdout == images)
     }
 
-    @Test func aFailingCellInAContainerReportsTheCellsError() throws {
-        _ = try Backends.docker()
+    @Test func aFailingCellInAContainerReportsTheCellsError() async throws {
+        _ = try await Backends.docker()
         let folder = try workflowFolder("""
             workflow { name = "nbdfail", workers = { nb = worker.nbdocker { image = "local/python:3" } }, steps = {
               notebook "broken" { worker = "nb", notebook = "broken.ipynb" },
             }}
             """, files: ["broken.ipynb": notebook(["x = 1", "raise KeyError('missing')"])])
-        let result = try flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs"], in: folder)
         #expect(result.status == 1)
         #expect(result.stderr.contains("KeyError: 'missing'"), "\(result.stderr)")
     }
