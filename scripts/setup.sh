@@ -20,7 +20,9 @@ pkg-config --exists lua5.4 || { echo "setup: pkg-config cannot find lua5.4" >&2;
 if ! python3 -c "import papermill, ipykernel" 2>/dev/null; then
   echo "setup: installing papermill and ipykernel"
   python3 -m pip install --quiet --disable-pip-version-check papermill ipykernel 2>&1 | grep -v "^WARNING: Running pip as" || true
+  if command -v pyenv >/dev/null; then pyenv rehash; fi  # shims for the new commands
 fi
+command -v papermill >/dev/null || { echo "setup: papermill is not on PATH after pip install" >&2; exit 1; }
 if ! jupyter kernelspec list 2>/dev/null | grep -q "^ *python3 "; then
   python3 -m ipykernel install --user --name python3 >/dev/null
 fi

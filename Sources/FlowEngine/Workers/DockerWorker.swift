@@ -23,12 +23,13 @@ public struct DockerWorker: Sendable {
             return ExecResult(exitCode: nil, error: "no image: set image on the step or on worker '\(worker.name)'")
         }
         let client: String
-        do {
-            client = try Docker.client()
-            _ = try await Docker.imageID(image, client: client, monitor: context.monitor)
-        } catch {
+        do { client = try Docker.client() } catch { return ExecResult(exitCode: nil, error: error.description) }
+        // Both lookups are made once per process; the first time, side by side.
+        async let isolated = Docker.isolatedNetwork(client: client, monitor: .shared)
+        do { _ = try await Docker.imageID(image, client: client, monitor: context.monitor) } catch {
             return ExecResult(exitCode: nil, error: error.description)
         }
+        let network = step.network ? "host" : await isolated
         var commands: [String] = []
         for (i, command) in step.commands.enumerated() {
             do { commands.append(try context.variables.substitute(command)) } catch {
@@ -39,7 +40,6 @@ public struct DockerWorker: Sendable {
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
             return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error)")
         }
-        let network = step.network ? "host" : await Docker.isolatedNetwork(client: client, monitor: context.monitor)
         let options = Docker.options(context, network: network, info: step.info)
         var failure: (code: Int32?, message: String, index: Int)?
         for (i, command) in commands.enumerated() {
