@@ -135,10 +135,12 @@ struct DockerTests {
         _ = try await Backends.docker()
         let interfaces = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\\\n' ' '"
         let limits = "(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+        let cpu = "(cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) "
+            + "$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us))"
         let folder = try workflowFolder("""
             workflow { name = "net", workers = { \(Self.box) }, steps = {
               container "closed" { worker = "box", memory = "64MiB", cpus = 0.5,
-                commands = { "\(interfaces) > closed.txt", "\(limits) > memory.txt" } },
+                commands = { "\(interfaces) > closed.txt", "\(limits) > memory.txt", "\(cpu) > cpu.txt" } },
               container "open" { worker = "box", network = true, commands = { "\(interfaces) > open.txt" } },
             }}
             """)
@@ -148,6 +150,7 @@ struct DockerTests {
         #expect(try contents(run.appending(path: "closed.txt")) == "lo ")
         #expect(try contents(run.appending(path: "open.txt")) != "lo ", "network = true gives the host's network")
         #expect(try contents(run.appending(path: "memory.txt")) == "\(64 << 20)\n")
+        #expect(try contents(run.appending(path: "cpu.txt")) == "50000 100000\n", "half of each 100 ms period")
     }
 
     @Test func theDockerExampleRuns() async throws {

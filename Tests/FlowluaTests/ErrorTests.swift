@@ -61,6 +61,22 @@ struct ErrorTests {
         }
     }
 
+    @Test func aWorkerThatCannotRunItsStepIsACheckError() async throws {
+        let folder = try workflowFolder("""
+            workflow { name = "w", workers = { box = worker.docker { image = "local/busybox:1" } }, steps = {
+              container "c" { worker = "box", commands = { "touch ran" } },
+              notebook "n" { worker = "box", notebook = "x.ipynb" },
+            }}
+            """)
+        for command in [["check", "workflow.lua"], ["workflow.lua", "--runs-dir", "runs"]] {
+            let result = try await flowlua(command, in: folder)
+            #expect(result.status == 2)
+            #expect(result.stderr == "flowlua: error: workflow.lua:3: steps[2] (notebook 'n'): worker 'box' of type docker "
+                + "cannot run a notebook step\n")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.appending(path: "runs").path), "nothing ran")
+    }
+
     @Test func aFailingCommandExits1ShowingItsStderr() async throws {
         let script = try brokenHello {
             $0.replacingOccurrences(of: "\"mkdir -p results\",", with: "\"mkdir -p results\", \"echo 'greet.py: cannot parse names' >&2; exit 3\",")
