@@ -3,9 +3,10 @@ import GRDBSQLite
 
 /// A statement prepared once per batch and run through SQLite's C API.
 ///
-/// For the recorder's per-step statements only: binding through GRDB's
-/// `StatementArguments` cost several times what SQLite spent executing
-/// them, and a run of 10,000 code steps writes 20,000 of them.
+/// For per-step statements only (a new run's step rows, the recorder's
+/// updates): binding through GRDB's `StatementArguments` cost several times
+/// what SQLite spent executing them, and a run of 10,000 code steps writes
+/// 30,000 of them.
 struct BoundStatement: ~Copyable {
     private let statement: Statement
     private var index: Int32 = 0
@@ -23,6 +24,13 @@ struct BoundStatement: ~Copyable {
             return
         }
         _ = value.withCString { sqlite3_bind_text(pointer, index, $0, -1, Self.transient) }
+    }
+
+    mutating func bind(_ bytes: [UInt8]) {
+        index += 1
+        _ = bytes.withUnsafeBytes {
+            sqlite3_bind_blob(statement.sqliteStatement, index, $0.baseAddress, Int32($0.count), Self.transient)
+        }
     }
 
     mutating func bind(_ value: Int64?) {
@@ -57,4 +65,34 @@ struct BoundStatement: ~Copyable {
 
     /// SQLite copies the text: the Swift string's buffer is only lent.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+extension BoundStatement {
+    /// Writes `count` rows with statements of `perStatement` rows each (the
+    /// last one shorter): SQLite's cost is mostly per statement, and the
+    /// full-size statement is prepared once. `sql(n)` is the text for n
+    /// rows; `row` binds row i; `rest` binds what follows the rows.
+    static func inChunks(_ count: Int, of perStatement: Int, in db: Database, sql: (Int) -> String,
+                         row: (inout BoundStatement, Int) -> Void,
+                         rest: (inout BoundStatement) -> Void = { _ in }) throws {
+        func run(_ rows: Range<Int>, _ statement: inout BoundStatement) throws {
+            for i in rows { row(&statement, i) }
+            rest(&statement)
+            try statement.run(in: db)
+        }
+        let whole = count / perStatement * perStatement
+        if whole > 0 {
+            var full = try BoundStatement(db, sql(perStatement))
+            for start in stride(from: 0, to: whole, by: perStatement) { try run(start ..< start + perStatement, &full) }
+        }
+        if whole < count {
+            var last = try BoundStatement(db, sql(count - whole))
+            try run(whole ..< count, &last)
+        }
+    }
+
+    /// `n` copies of a row's placeholders, for a VALUES list.
+    static func values(_ row: String, _ n: Int) -> String {
+        Array(repeating: row, count: n).joined(separator: ", ")
+    }
 }

@@ -74,7 +74,7 @@ final class ContentHasher: Sendable {
 
     /// Lowercase hex, by table: `String(format:)` per byte cost more than
     /// the hashing.
-    static func hex(_ digest: SHA256.Digest) -> String {
+    static func hex<Bytes: Sequence<UInt8>>(_ digest: Bytes) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64)

@@ -42,7 +42,6 @@ struct StepRow: Codable, FetchableRecord, PersistableRecord {
     var finishedAt: Double?
     var exitCode: Int32?
     var message: String?
-    var cacheKey: String?
     var fromCache: Bool
 }
 
@@ -59,7 +58,8 @@ struct TransitionRow: Codable, FetchableRecord, PersistableRecord {
 
 struct CacheRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "cache"
-    var key: String
+    /// The SHA-256 digest (`CacheKey.bytes` of the hex key).
+    var key: Data
     var runId: String
     var step: String
     /// The run folder holding the outputs.
@@ -95,4 +95,34 @@ func json<T: Encodable>(_ value: T) -> String {
 
 func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
     try? JSONDecoder().decode(type, from: Data(text.utf8))
+}
+
+/// Cache keys are hex SHA-256 digests in Swift and 32-byte blobs in the
+/// database: a smaller index, whose pages are the only ones a new entry
+/// lands on at random.
+enum CacheKey {
+    static func bytes(_ hex: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(hex.utf8.count / 2)
+        var high: UInt8?
+        for c in hex.utf8 {
+            let nibble: UInt8 = switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            case 0x41...0x46: c - 0x41 + 10
+            default: 0
+            }
+            if let h = high {
+                bytes.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        return bytes
+    }
+
+    static func hex(_ data: Data) -> String {
+        ContentHasher.hex(data)
+    }
 }

@@ -10,9 +10,6 @@ public final class RunCache: StepCache {
     private let store: RunStore
     private let recorder: RunRecorder
     private let hasher: ContentHasher
-    /// For code steps, whose definition is fixed for a run but for the run
-    /// variables: the digest state after the fixed part, by step name.
-    private let prefixes = DigestMemo()
 
     /// A cache for the run `recorder` records; new entries are written by it.
     public init(store: RunStore, recorder: RunRecorder) {
@@ -31,26 +28,8 @@ public final class RunCache: StepCache {
     }
 
     public func key(for step: ResolvedStep, inputs: [String: String]) -> String {
-        var digest: SHA256
-        if step.kind == "code" {
-            if let prefix = prefixes[step.name] {
-                digest = prefix
-            } else {
-                var fixed = step
-                fixed.vars = [:]
-                digest = SHA256()
-                Self.feed(&digest, Self.canonical(fixed))
-                prefixes[step.name] = digest
-            }
-            let names = step.vars.count > 1 ? step.vars.keys.sorted() : Array(step.vars.keys)
-            for name in names {
-                guard let value = step.vars[name] else { continue }
-                Self.feed(&digest, "run-var\0\(name)=\(value.typeName):\(value.rendered)\0")
-            }
-        } else {
-            digest = SHA256()
-            Self.feed(&digest, Self.canonical(step))
-        }
+        var digest = SHA256()
+        Self.feed(&digest, Self.canonical(step))
         for input in step.inputs.sorted() {
             Self.feed(&digest, "\0\(input)\0\(inputs[input] ?? "missing")")
         }
@@ -93,22 +72,10 @@ public final class RunCache: StepCache {
                             changes: entry.changes)
     }
 
-    public func remember(_ step: ResolvedStep, inputs: [String: String], key: String?, position: Int,
-                         changes: [String: Value?], in folder: RunFolder) {
+    public func remember(_ step: ResolvedStep, inputs: [String: String], key: String?, changes: [String: Value?],
+                         in folder: RunFolder) {
         let entry = CacheEntry(key: key ?? "", runID: recorder.runID, step: step.name, folder: folder.path,
                                outputs: step.outputs.map { CachedFile(path: $0, hash: "") }, changes: changes)
-        recorder.remember(entry, position: position) { [self] in self.key(for: step, inputs: inputs) }
-    }
-}
-
-/// Digest states by name, under a lock. `SHA256` is a value type that is not
-/// marked `Sendable`; only copies go in and out.
-private final class DigestMemo: @unchecked Sendable {
-    private let lock = NSLock()
-    private var states: [String: SHA256] = [:]
-
-    subscript(name: String) -> SHA256? {
-        get { lock.withLock { states[name] } }
-        set { lock.withLock { states[name] = newValue } }
+        recorder.remember(entry) { [self] in self.key(for: step, inputs: inputs) }
     }
 }

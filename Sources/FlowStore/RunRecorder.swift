@@ -32,7 +32,7 @@ public final class RunRecorder: @unchecked Sendable {
     enum Operation {
         case event(RunEvent)
         /// `key` works out the entry's key when it has none yet.
-        case cache(CacheEntry, position: Int, key: (@Sendable () -> String)?)
+        case cache(CacheEntry, key: (@Sendable () -> String)?)
         case heartbeat
     }
 
@@ -51,9 +51,9 @@ public final class RunRecorder: @unchecked Sendable {
     }
 
     /// Queues a step result for the cache (its outputs are hashed on the
-    /// recorder's thread), and marks the step's key.
-    public func remember(_ entry: CacheEntry, position: Int, key: (@Sendable () -> String)? = nil) {
-        enqueue(.cache(entry, position: position, key: key))
+    /// recorder's thread; its key too, when `key` is given).
+    public func remember(_ entry: CacheEntry, key: (@Sendable () -> String)? = nil) {
+        enqueue(.cache(entry, key: key))
     }
 
     /// Waits until everything queued is written, and stops the thread.
@@ -114,13 +114,13 @@ public final class RunRecorder: @unchecked Sendable {
             }
             // Hash cache entries' outputs before taking the write lock.
             for (i, (operation, at)) in work.enumerated() {
-                if case .cache(var entry, let position, let key) = operation {
+                if case .cache(var entry, let key) = operation {
                     if entry.key.isEmpty, let key { entry.key = key() }
                     entry.outputs = entry.outputs.map { file in
                         let path = entry.folder + "/" + (file.path.hasSuffix("/") ? String(file.path.dropLast()) : file.path)
                         return CachedFile(path: file.path, hash: hasher.hash(path) ?? "missing")
                     }
-                    work[i] = (.cache(entry, position: position, key: nil), at)
+                    work[i] = (.cache(entry, key: nil), at)
                 }
             }
             let hashes = hasher.takeFresh()
@@ -152,7 +152,6 @@ public final class RunRecorder: @unchecked Sendable {
         var exitCode: Int32?
         var message: String??
         var fromCache: Bool?
-        var cacheKey: String?
     }
 
     /// Writes a batch: run-level events and unusual step changes as they
@@ -162,7 +161,7 @@ public final class RunRecorder: @unchecked Sendable {
     /// one statement, not seven.
     private func write(_ work: [(Operation, Double)], in db: Database) throws {
         var steps: [Int: StepChange] = [:]
-        var insertCache: BoundStatement?
+        var cache: [(CacheEntry, Double)] = []
         func execute(_ sql: String, _ arguments: StatementArguments) throws {
             try db.cachedStatement(sql: sql).execute(arguments: arguments)
         }
@@ -174,22 +173,8 @@ public final class RunRecorder: @unchecked Sendable {
             switch operation {
             case .heartbeat:
                 try execute("UPDATE run SET heartbeatAt = ? WHERE id = ?", [at, runID])
-            case .cache(let entry, let position, _):
-                if insertCache == nil {
-                    insertCache = try BoundStatement(db, """
-                        INSERT OR REPLACE INTO cache (key, runId, step, folder, outputs, changes, createdAt)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """)
-                }
-                insertCache!.bind(entry.key)
-                insertCache!.bind(entry.runID)
-                insertCache!.bind(entry.step)
-                insertCache!.bind(entry.folder)
-                insertCache!.bind(JSONText.files(entry.outputs))
-                insertCache!.bind(JSONText.changes(entry.changes))
-                insertCache!.bind(at)
-                try insertCache!.run(in: db)
-                steps[position, default: StepChange()].cacheKey = entry.key
+            case .cache(let entry, _):
+                cache.append((entry, at))
             case .event(let event):
                 switch event {
                 case .runStarted:
@@ -256,35 +241,53 @@ public final class RunRecorder: @unchecked Sendable {
             }
         }
         try writeSteps(steps, in: db)
+        try writeCache(cache, in: db)
     }
 
     private func writeSteps(_ steps: [Int: StepChange], in db: Database) throws {
-        guard !steps.isEmpty else { return }
-        var update = try BoundStatement(db, """
+        // In row order: neighbouring steps share pages.
+        let changes = steps.sorted { $0.key < $1.key }
+        try BoundStatement.inChunks(changes.count, of: 64, in: db, sql: { n in
+            """
             UPDATE step SET
-              status = COALESCE(?1, status), attempts = COALESCE(?2, attempts),
-              startedAt = COALESCE(?3, startedAt),
-              finishedAt = CASE WHEN ?4 THEN NULL ELSE COALESCE(?5, finishedAt) END,
-              exitCode = CASE WHEN ?6 THEN ?7 ELSE exitCode END,
-              message = CASE WHEN ?8 THEN ?9 ELSE message END,
-              fromCache = COALESCE(?10, fromCache), cacheKey = COALESCE(?11, cacheKey)
-            WHERE runId = ?12 AND position = ?13
-            """)
-        for (position, change) in steps {
-            update.bind(change.status)
-            update.bind(change.attempts)
-            update.bind(change.startedAt)
-            update.bind(change.clearsEnd)
-            update.bind(change.finishedAt)
-            update.bind(change.status != nil)
-            update.bind(change.exitCode)
-            update.bind(change.message != nil)
-            update.bind(change.message ?? nil)
-            update.bind(change.fromCache)
-            update.bind(change.cacheKey)
-            update.bind(runID)
-            update.bind(position)
-            try update.run(in: db)
-        }
+              status = COALESCE(v.column2, status), attempts = COALESCE(v.column3, attempts),
+              startedAt = COALESCE(v.column4, startedAt),
+              finishedAt = CASE WHEN v.column5 THEN NULL ELSE COALESCE(v.column6, finishedAt) END,
+              exitCode = CASE WHEN v.column7 THEN v.column8 ELSE exitCode END,
+              message = CASE WHEN v.column9 THEN v.column10 ELSE message END,
+              fromCache = COALESCE(v.column11, fromCache)
+            FROM (VALUES \(BoundStatement.values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n))) AS v
+            WHERE runId = ? AND position = v.column1
+            """
+        }, row: { statement, i in
+            let (position, change) = changes[i]
+            statement.bind(position)
+            statement.bind(change.status)
+            statement.bind(change.attempts)
+            statement.bind(change.startedAt)
+            statement.bind(change.clearsEnd)
+            statement.bind(change.finishedAt)
+            statement.bind(change.status != nil)
+            statement.bind(change.exitCode)
+            statement.bind(change.message != nil)
+            statement.bind(change.message ?? nil)
+            statement.bind(change.fromCache)
+        }, rest: { $0.bind(runID) })
+    }
+
+    private func writeCache(_ entries: [(CacheEntry, Double)], in db: Database) throws {
+        try BoundStatement.inChunks(entries.count, of: 64, in: db, sql: { n in
+            "INSERT OR REPLACE INTO cache (key, runId, step, folder, outputs, changes, createdAt) VALUES "
+                + BoundStatement.values("(?, ?, ?, ?, ?, ?, ?)", n)
+        }, row: { statement, i in
+            let (entry, at) = entries[i]
+            statement.bind(CacheKey.bytes(entry.key))
+            statement.bind(entry.runID)
+            statement.bind(entry.step)
+            statement.bind(entry.folder)
+            statement.bind(JSONText.files(entry.outputs))
+            statement.bind(JSONText.changes(entry.changes))
+            statement.bind(at)
+        })
     }
 }

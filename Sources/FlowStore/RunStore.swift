@@ -39,12 +39,22 @@ public final class RunStore: Sendable {
     public func create(_ run: StoredRun, steps: [(name: String, kind: String)]) throws {
         try write { db in
             try RunRow(run).insert(db)
-            let insert = try db.cachedStatement(sql: "INSERT INTO step (runId, position, name, kind, status) VALUES (?, ?, ?, ?, ?)")
-            for (position, step) in steps.enumerated() {
-                try insert.execute(arguments: [run.id, position, step.name, step.kind, Status.pending.rawValue])
-            }
+            try Self.insertSteps(steps, of: run.id, in: db)
             try TransitionRow(runId: run.id, position: nil, status: run.status.rawValue, at: Self.now, message: nil).insert(db)
         }
+    }
+
+    /// The pending rows of a run's steps.
+    static func insertSteps(_ steps: [(name: String, kind: String)], of runID: String, in db: Database) throws {
+        try BoundStatement.inChunks(steps.count, of: 64, in: db, sql: { n in
+            "INSERT INTO step (runId, position, name, kind, status) VALUES " + BoundStatement.values("(?, ?, ?, ?, ?)", n)
+        }, row: { statement, position in
+            statement.bind(runID)
+            statement.bind(position)
+            statement.bind(steps[position].name)
+            statement.bind(steps[position].kind)
+            statement.bind(Status.pending.rawValue)
+        })
     }
 
     /// Records which process runs a run (a detached one).
@@ -195,7 +205,9 @@ public final class RunStore: Sendable {
 
     /// The result of an earlier successful step with this key.
     public func cached(_ key: String) throws -> CacheEntry? {
-        try pool.read { db in try CacheRow.fetchOne(db, key: key).map(CacheEntry.init) }
+        try pool.read { db in
+            try CacheRow.filter(Column("key") == Data(CacheKey.bytes(key))).fetchOne(db).map(CacheEntry.init)
+        }
     }
 
     /// The cache entries for many keys at once (for a run about to start).
@@ -203,8 +215,9 @@ public final class RunStore: Sendable {
         try pool.read { db in
             var found: [String: CacheEntry] = [:]
             for chunk in stride(from: 0, to: keys.count, by: 500).map({ Array(keys[$0 ..< min($0 + 500, keys.count)]) }) {
-                for row in try CacheRow.filter(chunk.contains(Column("key"))).fetchAll(db) {
-                    found[row.key] = CacheEntry(row)
+                for row in try CacheRow.filter(chunk.map { Data(CacheKey.bytes($0)) }.contains(Column("key"))).fetchAll(db) {
+                    let entry = CacheEntry(row)
+                    found[entry.key] = entry
                 }
             }
             return found
@@ -214,7 +227,7 @@ public final class RunStore: Sendable {
     func store(_ entry: CacheEntry, in db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO cache (key, runId, step, folder, outputs, changes, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [entry.key, entry.runID, entry.step, entry.folder, JSONText.files(entry.outputs),
+            """).execute(arguments: [Data(CacheKey.bytes(entry.key)), entry.runID, entry.step, entry.folder, JSONText.files(entry.outputs),
                                      JSONText.changes(entry.changes), Self.now])
     }
 

@@ -38,7 +38,6 @@ enum Schema {
                 t.column("finishedAt", .double)
                 t.column("exitCode", .integer)
                 t.column("message", .text)
-                t.column("cacheKey", .text)
                 t.column("fromCache", .boolean).notNull().defaults(to: false)
                 t.primaryKey(["runId", "position"])
             }
@@ -51,8 +50,10 @@ enum Schema {
                 t.column("message", .text)
             }
             try db.create(index: "transition_on_runId", on: "transition", columns: ["runId"])
-            try db.create(table: "cache", options: [.withoutRowID]) { t in
-                t.primaryKey("key", .text)
+            // Rows in the order steps end (appended, not scattered by key);
+            // only the index on the 32-byte key is in key order.
+            try db.create(table: "cache") { t in
+                t.column("key", .blob).notNull().unique(onConflict: .replace)
                 t.column("runId", .text).notNull()
                 t.column("step", .text).notNull()
                 t.column("folder", .text).notNull()
@@ -60,6 +61,7 @@ enum Schema {
                 t.column("changes", .text).notNull()
                 t.column("createdAt", .double).notNull()
             }
+            try db.create(index: "cache_on_runId", on: "cache", columns: ["runId"])
             try db.create(table: "fileHash", options: [.withoutRowID]) { t in
                 t.primaryKey("path", .text)
                 t.column("device", .integer).notNull()

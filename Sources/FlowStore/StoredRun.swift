@@ -183,7 +183,7 @@ extension StoredTransition {
 
 extension CacheEntry {
     init(_ row: CacheRow) {
-        self.init(key: row.key, runID: row.runId, step: row.step, folder: row.folder,
+        self.init(key: CacheKey.hex(row.key), runID: row.runId, step: row.step, folder: row.folder,
                   outputs: decodeJSON([CachedFile].self, row.outputs) ?? [],
                   changes: decodeJSON([String: Value?].self, row.changes) ?? [:])
     }

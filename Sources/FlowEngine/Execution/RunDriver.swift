@@ -409,7 +409,7 @@ public actor RunDriver {
                 observe(.varsChanged(vars))
             }
             if let cache = options.cache, let launch = launched.removeValue(forKey: index) {
-                cache.remember(launch.step, inputs: launch.inputs, key: launch.key, position: index, changes: changes,
+                cache.remember(launch.step, inputs: launch.inputs, key: launch.key, changes: changes,
                                in: folder)
             }
             close(index, as: .success, result: result)

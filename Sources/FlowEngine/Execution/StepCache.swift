@@ -20,8 +20,8 @@ public protocol StepCache: Sendable {
     /// Keeps the result of a step that succeeded. Its key (`key`, or computed
     /// from `step` and `inputs`) and its outputs' hashes may be worked out
     /// later, off the caller's thread.
-    func remember(_ step: ResolvedStep, inputs: [String: String], key: String?, position: Int,
-                  changes: [String: Value?], in folder: RunFolder)
+    func remember(_ step: ResolvedStep, inputs: [String: String], key: String?, changes: [String: Value?],
+                  in folder: RunFolder)
 }
 
 /// A step as it is about to run: everything that decides what it does.
