@@ -94,25 +94,21 @@ public actor ScriptHost: CodeExecutor {
         }
         let parameters = context.variables.parameters
         if parameterTable?.values != parameters { parameterTable = (parameters, LuaValue(parameters)) }
-        let fields: LuaValue = [
-            "params": parameterTable?.table ?? .nil,
-            "vars": LuaValue(vars),
-            "run_id": .string(context.runID),
-            "run_dir": .string(context.folder.path),
-            "step": .string(context.stepName),
-            "attempt": .integer(context.attempt),
-            "__logpath": .string(context.logs.stdout),
+        let arguments: [LuaValue] = [
+            .function(function), parameterTable?.table ?? .nil, LuaValue(vars), .string(context.runID),
+            .string(context.folder.path), .string(context.stepName), .integer(context.attempt),
+            .string(context.logs.base),
         ]
         session.context = context
         defer { session.context = nil }
         let outcome = interruptible(stop: context.stop, timeout: nil) { () throws(LuaError) -> [LuaValue] in
-            try lua.call(runStep, [.function(function), fields])
+            try lua.call(runStep, arguments)
         }
         switch outcome {
         case .success(let results):
             let logged = results.count > 1 && results[1] == true
             let stdout = logged ? Self.read(context.logs.stdout) : ""
-            do {
+            do throws(LuaDecodingError) {
                 let changes = try Self.changes(from: vars, to: results.first ?? .nil)
                 return CodeOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: changes)
             } catch {
@@ -220,20 +216,24 @@ public actor ScriptHost: CodeExecutor {
     private static func changes(from before: [String: Value], to table: LuaValue) throws(LuaDecodingError)
         -> [String: Value?]
     {
-        guard case .table(let t) = table else {
-            throw LuaDecodingError(path: [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")],
-                                   "expected table, got \(table.typeName)")
-        }
-        var after: [String: Value] = [:]
+        let after = try variables(table)
+        var changes: [String: Value?] = [:]
+        for (name, value) in after where before[name] != value { changes[name] = .some(value) }
+        for name in before.keys where after[name] == nil { changes[name] = .some(nil) }
+        return changes
+    }
+
+    /// A table of run variables as values; the error names the bad entry.
+    private static func variables(_ table: LuaValue) throws(LuaDecodingError) -> [String: Value] {
+        let path = [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")]
+        guard case .table(let t) = table else { throw LuaDecodingError(path: path, "expected table, got \(table.typeName)") }
+        var values: [String: Value] = [:]
         for (key, value) in t.hash {
             guard case .string(let name) = key else {
-                throw LuaDecodingError(path: [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")],
-                                       "run variable names must be strings, got \(key)")
+                throw LuaDecodingError(path: path, "run variable names must be strings, got \(key)")
             }
             do {
-                after[name] = try ValueSpec.convert(value, path: [LuaPathKey(stringValue: "ctx"),
-                                                                  LuaPathKey(stringValue: "vars"),
-                                                                  LuaPathKey(stringValue: name)])
+                values[name] = try ValueSpec.convert(value, path: path + [LuaPathKey(stringValue: name)])
             } catch let error as LuaDecodingError {
                 throw error
             } catch {
@@ -241,13 +241,9 @@ public actor ScriptHost: CodeExecutor {
             }
         }
         if !t.array.isEmpty {
-            throw LuaDecodingError(path: [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars"), LuaPathKey(intValue: 1)],
-                                   "run variables need names")
+            throw LuaDecodingError(path: path + [LuaPathKey(intValue: 1)], "run variables need names")
         }
-        var changes: [String: Value?] = [:]
-        for (name, value) in after where before[name] != value { changes[name] = .some(value) }
-        for name in before.keys where after[name] == nil { changes[name] = .some(nil) }
-        return changes
+        return values
     }
 
     private static func read(_ path: String) -> String {

@@ -61,7 +61,7 @@ struct NotebookWorkerTests {
     @Test func containerNamesAreValidForDocker() {
         let context = StepContext(runID: "0495abc", folder: RunFolder(id: "0495abc", path: "/tmp/r"), stepName: "plot data/2024 ü",
                                   attempt: 2, variables: variables, environment: [:],
-                                  logs: StepLogPaths(stdout: "/tmp/o", stderr: "/tmp/e"))
+                                  logs: StepLogPaths(base: "/tmp/l"))
         let name = Docker.containerName(context, command: 0)
         #expect(name == "flowlua-0495abc-plot_data_2024__-2-1")
     }

@@ -6,8 +6,9 @@ import Testing
 
 @Suite("Code steps and callbacks run in the script's Lua state")
 struct CodeStepTests {
-    func run(_ source: String, arguments: [String] = [], name: String = #function) async throws -> (RunReport, [RunEvent]) {
-        try await runScript(source, arguments: arguments, name: name)
+    func run(_ source: String, arguments: [String] = [], policy: Schedule.Policy = .stopOnFailure,
+             name: String = #function) async throws -> (RunReport, [RunEvent]) {
+        try await runScript(source, arguments: arguments, policy: policy, name: name)
     }
 
     @Test func codeStepsSeeParamsAndSetVarsForLaterSteps() async throws {
@@ -33,6 +34,47 @@ struct CodeStepTests {
         #expect(report.vars["seen"] == .string("42 x21"))
         #expect(report.vars["twice"] == .integer(42))
         #expect(report.step("double")?.result?.stdout == "logged\t1\ttrue\n")
+    }
+
+    @Test func ctxVarsTracksSetsRemovalsInPlaceChangesAndReplacement() async throws {
+        let (report, _) = try await run("""
+            workflow { name = "vars", steps = {
+              code "seed" { run = function(ctx)
+                ctx.vars.keep, ctx.vars.gone, ctx.vars.list = "k", "g", { 1, 2 }
+              end },
+              code "edit" { after = { "seed" }, run = function(ctx)
+                ctx.vars.gone = nil                      -- removed
+                table.insert(ctx.vars.list, 3)           -- changed in place
+                ctx.vars.tmp = 1; ctx.vars.tmp = nil     -- set, then removed: no change
+                local names = {}
+                for name, value in pairs(ctx.vars) do names[#names + 1] = name .. "=" .. tostring(value ~= nil) end
+                table.sort(names)
+                ctx.vars.seen = table.concat(names, " ")
+                ctx.vars.missing = tostring(ctx.vars.gone)
+              end },
+              code "failing" { after = { "edit" }, retries = 0, run = function(ctx)
+                ctx.vars.keep = "lost"                   -- a failed step changes nothing
+                error("no")
+              end },
+            } }
+            """, policy: .keepGoing)
+        #expect(report.step("failing")?.state.status == .error)
+        #expect(report.vars["keep"] == .string("k"))
+        #expect(report.vars["gone"] == nil)
+        #expect(report.vars["tmp"] == nil)
+        #expect(report.vars["list"] == .list([.integer(1), .integer(2), .integer(3)]))
+        #expect(report.vars["seen"] == .string("keep=true list=true"))
+        #expect(report.vars["missing"] == .string("nil"))
+
+        let (replaced, _) = try await run("""
+            workflow { name = "vars", steps = {
+              code "seed" { run = function(ctx) ctx.vars.a, ctx.vars.b = 1, 2 end },
+              code "swap" { after = { "seed" }, run = function(ctx) ctx.vars = { b = 3, c = 4 } end },
+              code "bad" { after = { "swap" }, run = function(ctx) ctx.vars[1] = "no name" end },
+            } }
+            """, policy: .keepGoing)
+        #expect(replaced.vars == ["b": .integer(3), "c": .integer(4)], "a table put in place of ctx.vars is the new set")
+        #expect(replaced.step("bad")?.result?.error == "ctx.vars[1]: run variables need names")
     }
 
     @Test func aLuaErrorFailsTheStepWithFileLineAndTraceback() async throws {

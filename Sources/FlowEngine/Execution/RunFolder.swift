@@ -74,18 +74,26 @@ public struct RunFolder: Sendable {
 
     /// The log files of a step: `.logs/<step>.stdout` and `.stderr`.
     public func logs(for step: String) -> StepLogPaths {
-        let safe = String(step.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
-        return StepLogPaths(stdout: logsPath + "/" + safe + ".stdout", stderr: logsPath + "/" + safe + ".stderr")
+        // Most names are plain ASCII: checked by byte, they need no copy.
+        let plain = step.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x2D || byte == 0x5F
+                || byte == 0x2E
+        }
+        let safe = plain ? step
+            : String(step.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+        return StepLogPaths(base: logsPath + "/" + safe)
     }
 }
 
 /// Where a step's output goes: two files under the run folder's `.logs/`.
 public struct StepLogPaths: Sendable, Hashable {
-    public var stdout: String
-    public var stderr: String
+    /// Their path without the extension, `<run folder>/.logs/<step>`: the
+    /// two full paths are made only when a step has output.
+    public var base: String
+    public var stdout: String { base + ".stdout" }
+    public var stderr: String { base + ".stderr" }
 
-    public init(stdout: String, stderr: String) {
-        self.stdout = stdout
-        self.stderr = stderr
+    public init(base: String) {
+        self.base = base
     }
 }
