@@ -75,7 +75,9 @@ let package = Package(
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
         .testTarget(name: "FlowModelTests", dependencies: ["FlowModel"]),
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowModel"]),
-        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowEngine", "FlowModel"]),
+        .testTarget(name: "FlowStoreTests", dependencies: [
+            "FlowStore", "FlowEngine", "FlowModel", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "FlowScriptTests", dependencies: ["FlowScript", "FlowEngine", "FlowModel", "LuaBridge"]),
         .testTarget(name: "FlowluaTests", dependencies: ["flowlua", "FlowStore"]),
     ]

@@ -38,6 +38,7 @@ enum Schema {
                 t.column("finishedAt", .double)
                 t.column("exitCode", .integer)
                 t.column("message", .text)
+                t.column("cacheKey", .text)
                 t.column("fromCache", .boolean).notNull().defaults(to: false)
                 t.primaryKey(["runId", "position"])
             }
@@ -50,6 +51,29 @@ enum Schema {
                 t.column("message", .text)
             }
             try db.create(index: "transition_on_runId", on: "transition", columns: ["runId"])
+            try db.create(table: "cache", options: [.withoutRowID]) { t in
+                t.primaryKey("key", .text)
+                t.column("runId", .text).notNull()
+                t.column("step", .text).notNull()
+                t.column("folder", .text).notNull()
+                t.column("outputs", .text).notNull()
+                t.column("changes", .text).notNull()
+                t.column("createdAt", .double).notNull()
+            }
+            try db.create(table: "fileHash", options: [.withoutRowID]) { t in
+                t.primaryKey("path", .text)
+                t.column("device", .integer).notNull()
+                t.column("inode", .integer).notNull()
+                t.column("size", .integer).notNull()
+                t.column("modifiedAt", .integer).notNull()
+                t.column("hash", .text).notNull()
+            }
+        }
+        // A v1 cache clustered on 64-character hex keys rewrote nearly every
+        // page of itself with each batch of new entries. Its entries are
+        // dropped (a cache: those steps run once more under --resume).
+        migrator.registerMigration("v2: cache rows appended, keyed by 32-byte digests") { db in
+            try db.drop(table: "cache")
             // Rows in the order steps end (appended, not scattered by key);
             // only the index on the 32-byte key is in key order.
             try db.create(table: "cache") { t in
@@ -62,14 +86,8 @@ enum Schema {
                 t.column("createdAt", .double).notNull()
             }
             try db.create(index: "cache_on_runId", on: "cache", columns: ["runId"])
-            try db.create(table: "fileHash", options: [.withoutRowID]) { t in
-                t.primaryKey("path", .text)
-                t.column("device", .integer).notNull()
-                t.column("inode", .integer).notNull()
-                t.column("size", .integer).notNull()
-                t.column("modifiedAt", .integer).notNull()
-                t.column("hash", .text).notNull()
-            }
+            // The step row no longer repeats its cache key.
+            try db.alter(table: "step") { t in t.drop(column: "cacheKey") }
         }
         return migrator
     }
