@@ -246,7 +246,7 @@ public actor RunDriver {
     /// into this run folder) and returns true.
     private func reuseCached(_ index: Int) -> Bool {
         guard let cache = options.cache, let folder else { return false }
-        let resolved = resolve(index, folder: folder)
+        let resolved = plan.resolve(index, vars: vars, folder: folder)
         let inputs = resolved.inputs.isEmpty ? [:] : cache.hashInputs(of: resolved, in: folder)
         // Without --resume the key is only stored, so it is worked out later,
         // off the driver's thread.
@@ -268,45 +268,6 @@ public actor RunDriver {
         cachedFrom[index] = hit.runID
         close(index, as: .success, result: ExecResult(exitCode: 0))
         return true
-    }
-
-    /// The step as it would run now, for its cache key.
-    private func resolve(_ index: Int, folder: RunFolder) -> ResolvedStep {
-        let step = plan.workflow.steps[index]
-        let worker = plan.workers[index]
-        let paths = plan.inputs[index] + plan.outputs[index]
-        let substitutes: Bool = switch step {
-        case .code: paths.contains(where: Template.hasPlaceholder)
-        default: true
-        }
-        let variables = substitutes ? variables(for: index, folder: folder) : Variables()
-        func substituted(_ text: String) -> String {
-            guard substitutes, Template.hasPlaceholder(text) else { return text }
-            return (try? variables.substitute(text)) ?? text
-        }
-        var commands: [String] = [], image: String?, code: String?
-        var parameters: [String: Value] = [:], readable: [String: Value] = [:]
-        switch step {
-        case .container(let container):
-            commands = container.commands.map(substituted)
-            image = container.image ?? worker.image
-        case .code(let codeStep):
-            code = codeStep.function.source.isEmpty ? codeStep.function.location : codeStep.function.source
-            parameters = plan.arguments
-            readable = vars
-        case .notebook(let notebook):
-            let params = notebook.params.mapValues { value -> String in
-                if case .string(let text) = value { substituted(text) } else { value.rendered }
-            }
-            code = ([notebook.notebook, notebook.output] + params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                + notebook.requirements.map { "requires \($0)" }).joined(separator: "\n")
-            image = worker.type == .nbdocker ? worker.image ?? NotebookDockerWorker.defaultBase : nil
-        }
-        return ResolvedStep(name: step.name, kind: step.kind, commands: commands, image: image, code: code,
-                            environment: (step.info.env.isEmpty ? worker.env : worker.env.merging(step.info.env) { $1 })
-                                .mapValues(substituted),
-                            worker: worker.name, workerVars: worker.vars, parameters: parameters, vars: readable,
-                            inputs: plan.inputs[index].map(substituted), outputs: plan.outputs[index].map(substituted))
     }
 
     private func fits(_ index: Int) -> Bool {
@@ -533,9 +494,7 @@ public actor RunDriver {
 
     /// What `${name}` means in a step right now.
     private func variables(for index: Int, folder: RunFolder) -> Variables {
-        Variables(runVars: vars, parameters: plan.arguments, workerVars: plan.workers[index].vars,
-                  builtins: .init(runID: folder.id, runDirectory: folder.path, step: plan.workflow.steps[index].name,
-                                  workflow: plan.workflow.name))
+        plan.variables(for: index, vars: vars, folder: folder)
     }
 
     /// Separates attempts in a retried step's logs.

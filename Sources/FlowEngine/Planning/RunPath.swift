@@ -22,7 +22,7 @@ public enum RunPath {
     }
 
     /// Whether `path` is `folder` itself or inside it (`folder` ends in `/`).
-    static func covers(_ folder: String, _ path: String) -> Bool {
+    public static func covers(_ folder: String, _ path: String) -> Bool {
         folder.hasSuffix("/") && (path.hasPrefix(folder) || path + "/" == folder)
     }
 }
