@@ -32,6 +32,14 @@ let package = Package(
             name: "FlowModel",
             dependencies: [.product(name: "HeapModule", package: "swift-collections")]
         ),
+        // The system libedit (Debian's libedit-dev): line editing and history.
+        .systemLibrary(
+            name: "CEditline",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        // libedit's completion callback and a SIGINT that ends a blocking read.
+        .target(name: "CLineEditor", dependencies: ["CEditline"]),
         // posix_spawn into a new session, pidfds and epoll: cheap process starts
         // whose whole tree can be stopped (swift-subprocess costs ~0.3 ms a spawn).
         .target(name: "CProcessShims"),
@@ -63,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "flowlua",
             dependencies: [
-                "FlowScript", "FlowEngine", "FlowModel", "FlowStore",
+                "FlowScript", "FlowEngine", "FlowModel", "FlowStore", "CEditline", "CLineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

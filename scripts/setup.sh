@@ -3,7 +3,7 @@
 # already there. Safe to run again and again.
 set -euo pipefail
 
-packages=(liblua5.4-dev lua5.4 pkg-config libsqlite3-dev hyperfine python3 docker.io busybox-static debootstrap)
+packages=(liblua5.4-dev lua5.4 pkg-config libsqlite3-dev libedit-dev tmux hyperfine python3 docker.io busybox-static debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,6 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 pkg-config --exists lua5.4 || { echo "setup: pkg-config cannot find lua5.4" >&2; exit 1; }
+pkg-config --exists libedit || { echo "setup: pkg-config cannot find libedit" >&2; exit 1; }
 # Notebook steps run papermill with a Python 3 kernel.
 if ! python3 -c "import papermill, ipykernel" 2>/dev/null; then
   echo "setup: installing papermill and ipykernel"

@@ -13,18 +13,22 @@ import Synchronization
 /// A stop of a code step's attempt, or a callback's time limit, interrupts
 /// the Lua code.
 public actor ScriptHost: CodeExecutor {
-    /// The workflow the script declared.
+    /// The workflow the script declared (for a console started without a
+    /// script, an empty one: `load(script:)` returns those loaded later).
     public nonisolated let workflow: Workflow
 
-    private let lua: LuaState
-    private let functions: [Int: LuaFunction]
+    let lua: LuaState
+    private var functions: [Int: LuaFunction]
     private let runStep: LuaFunction
+    private let setScriptDirectory: LuaFunction
     private let executor: ThreadExecutor
     private let session: CodeSession
     private let gate: CallGate
     private var calls = 0
     /// The parameters as a Lua value: the same for every step of a run.
     private var parameterTable: (values: [String: Value], table: LuaValue)?
+    /// The console's Lua side, once a console asked for it.
+    var console: LuaConsole?
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -34,26 +38,91 @@ public actor ScriptHost: CodeExecutor {
     ///   - searchPath: folders searched for modules before the embedded
     ///     stdlib (`FLOWLUA_PATH`).
     ///   - callbackTimeout: how long a callback may run before it is interrupted.
-    /// - Throws: `ScriptError` naming the file and line, or the table path.
     ///   - catalog: opens the run database for `flow.runs()` and
     ///     `flow.status(id)`, on their first call.
+    /// - Throws: `ScriptError` naming the file and line, or the table path.
     public init(script path: String,
                 searchPath: String? = ProcessInfo.processInfo.environment["FLOWLUA_PATH"],
                 callbackTimeout: Duration = .seconds(60),
                 catalog: (@Sendable () throws -> any RunCatalog)? = nil) throws(ScriptError) {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let state = try Self.prepare(searchPath: searchPath, callbackTimeout: callbackTimeout, catalog: catalog)
+        let (workflow, functions) = try Self.evaluate(path, in: state.lua, setScriptDirectory: state.setScriptDirectory,
+                                                      firstID: 1)
+        self.init(state, workflow: workflow, functions: functions)
+    }
+
+    /// A host with flowlua's stdlib and no workflow yet, for the console.
+    public init(searchPath: String? = ProcessInfo.processInfo.environment["FLOWLUA_PATH"],
+                callbackTimeout: Duration = .seconds(60),
+                catalog: (@Sendable () throws -> any RunCatalog)? = nil) throws(ScriptError) {
+        let state = try Self.prepare(searchPath: searchPath, callbackTimeout: callbackTimeout, catalog: catalog)
+        self.init(state, workflow: Workflow(name: ""), functions: [:])
+    }
+
+    private init(_ state: State, workflow: Workflow, functions: [Int: LuaFunction]) {
+        self.lua = state.lua
+        self.session = state.session
+        self.runStep = state.runStep
+        self.setScriptDirectory = state.setScriptDirectory
+        self.workflow = workflow
+        self.functions = functions
+        self.gate = CallGate(state.lua.interrupter)
+        self.executor = ThreadExecutor(name: "flowlua.lua")
+    }
+
+    /// Evaluates another script in this host's Lua state, for the console:
+    /// its globals stay, and its step functions run here like the first's.
+    public func load(script path: String) throws(ScriptError) -> Workflow {
+        let (workflow, loaded) = try Self.evaluate(path, in: lua, setScriptDirectory: setScriptDirectory,
+                                                   firstID: (functions.keys.max() ?? 0) + 1)
+        functions.merge(loaded) { $1 }
+        return workflow
+    }
+
+    /// A Lua state with the stdlib and the host's functions in it.
+    private struct State {
+        var lua: LuaState
+        var session: CodeSession
+        var runStep: LuaFunction
+        var setScriptDirectory: LuaFunction
+    }
+
+    private static func prepare(searchPath: String?, callbackTimeout: Duration,
+                                catalog: (@Sendable () throws -> any RunCatalog)?) throws(ScriptError) -> State {
         let lua = LuaState()
         let session = CodeSession(interrupter: lua.interrupter, callbackTimeout: callbackTimeout)
         session.catalog = catalog
-        var loader = WorkflowLoader(lua: lua, script: path, directory: directory)
         do {
-            try Stdlib.install(in: lua, scriptDirectory: directory, searchPath: searchPath)
+            let setter = try Stdlib.install(in: lua, searchPath: searchPath)
             try session.register(in: lua)
+            guard let runStep = try lua.run("return require('flowlua.runtime').run_step", chunkName: "=[flowlua]")
+                .first?.functionValue
+            else { throw ScriptError("flowlua.runtime: run_step is missing") }
+            return State(lua: lua, session: session, runStep: runStep, setScriptDirectory: setter)
+        } catch let error as LuaError {
+            throw ScriptError(error)
+        } catch let error as ScriptError {
+            throw error
+        } catch {
+            throw ScriptError(String(describing: error))
+        }
+    }
+
+    /// Runs the script at `path` in `lua` and reads the workflow it declared;
+    /// its functions get ids from `firstID` on.
+    private static func evaluate(_ path: String, in lua: LuaState, setScriptDirectory: LuaFunction,
+                                 firstID: Int) throws(ScriptError) -> (Workflow, [Int: LuaFunction]) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var loader = WorkflowLoader(lua: lua, script: path, directory: directory, firstID: firstID)
+        do {
+            try lua.call(setScriptDirectory, [.string(Stdlib.template(directory))])
             let chunk = try lua.load(contentsOf: path)
             // A script builds tables and keeps them all: collect less while it runs.
             try lua.run("collectgarbage('incremental', 400, 400)", chunkName: "=[flowlua]")
+            defer { _ = try? lua.run("collectgarbage('incremental', 200, 100)", chunkName: "=[flowlua]") }
+            // A declaration left by an earlier script that failed is not this one's.
+            try lua.run("require('flowlua.dsl').declared = nil", chunkName: "=[flowlua]")
             try lua.callIgnoringResults(chunk)
-            try lua.run("collectgarbage('incremental', 200, 100)", chunkName: "=[flowlua]")
             let taken = try lua.run("""
                 local dsl = require('flowlua.dsl')
                 local declared = dsl.declared
@@ -64,12 +133,9 @@ public actor ScriptHost: CodeExecutor {
             guard let root = taken.first, !root.isNil else {
                 throw ScriptError("\(path): the script declares no workflow (write workflow { name = ..., steps = { ... } })")
             }
-            self.workflow = try loader.workflow(from: root, steps: taken.count > 1 ? taken[1] : .nil,
-                                                step: taken.count > 2 ? taken[2].functionValue : nil)
-            guard let runStep = try lua.run("return require('flowlua.runtime').run_step", chunkName: "=[flowlua]")
-                .first?.functionValue
-            else { throw ScriptError("flowlua.runtime: run_step is missing") }
-            self.runStep = runStep
+            let workflow = try loader.workflow(from: root, steps: taken.count > 1 ? taken[1] : .nil,
+                                               step: taken.count > 2 ? taken[2].functionValue : nil)
+            return (workflow, loader.functions)
         } catch let error as LuaError {
             throw ScriptError(error)
         } catch let error as ScriptError {
@@ -77,11 +143,6 @@ public actor ScriptHost: CodeExecutor {
         } catch {
             throw ScriptError(String(describing: error))
         }
-        self.lua = lua
-        self.session = session
-        self.functions = loader.functions
-        self.gate = CallGate(lua.interrupter)
-        self.executor = ThreadExecutor(name: "flowlua.lua")
     }
 
     deinit { executor.shutdown() }
@@ -138,7 +199,7 @@ public actor ScriptHost: CodeExecutor {
 
     // MARK: Interrupting
 
-    private enum Outcome {
+    enum Outcome {
         case success([LuaValue])
         case failure(LuaError)
         case interrupted(timedOut: Bool)
@@ -147,7 +208,7 @@ public actor ScriptHost: CodeExecutor {
     /// Runs `body` (a call into Lua) so that a stop of the attempt, or
     /// `timeout` passing, interrupts it. A request is tied to this call: one
     /// that arrives after it ended never reaches the next.
-    private func interruptible(stop: StopHandle?, timeout: Duration?,
+    func interruptible(stop: StopHandle?, timeout: Duration?,
                                _ body: () throws(LuaError) -> [LuaValue]) -> Outcome {
         calls += 1
         let (call, gate, interrupter) = (calls, gate, lua.interrupter)

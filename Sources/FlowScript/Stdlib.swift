@@ -10,25 +10,29 @@ enum Stdlib {
 
     /// Installs the searchers and the DSL globals into `lua`.
     ///
-    /// - Parameters:
-    ///   - scriptDirectory: the workflow's folder, so its own modules load.
-    ///   - searchPath: `FLOWLUA_PATH`, folders separated by `:`.
-    static func install(in lua: LuaState, scriptDirectory: String?, searchPath: String?) throws(LuaError) {
+    /// - Parameter searchPath: `FLOWLUA_PATH`, folders separated by `:`.
+    /// - Returns: a function that sets the workflow's folder, whose own
+    ///   modules load after the embedded ones: `setScriptDirectory(path)`.
+    static func install(in lua: LuaState, searchPath: String?) throws(LuaError) -> LuaFunction {
         try lua.register("__flowlua_embedded") { arguments in
             let name = try arguments.string(1, function: "__flowlua_embedded")
             guard let module = modules[name] else { return [.nil] }
             return [.string(module.source), .string("@" + module.path)]
         }
         let folders = (searchPath ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
-        func template(_ folder: String) -> String { "\(folder)/?.lua;\(folder)/?/init.lua" }
         try lua.setGlobal("__flowlua_path", .string(folders.map(template).joined(separator: ";")))
-        try lua.setGlobal("__flowlua_script_path", .string(scriptDirectory.map(template) ?? ""))
-        try lua.run(bootstrap, chunkName: "=[flowlua bootstrap]")
+        guard let setter = try lua.run(bootstrap, chunkName: "=[flowlua bootstrap]").first?.functionValue else {
+            throw LuaError(.runtime, "flowlua bootstrap: no script folder setter")
+        }
+        return setter
     }
 
+    /// The `package.path` template of the modules in `directory`.
+    static func template(_ directory: String) -> String { "\(directory)/?.lua;\(directory)/?/init.lua" }
+
     private static let bootstrap = """
-        local embedded, override, script = __flowlua_embedded, __flowlua_path, __flowlua_script_path
-        __flowlua_embedded, __flowlua_path, __flowlua_script_path = nil, nil, nil
+        local embedded, override, script = __flowlua_embedded, __flowlua_path, ""
+        __flowlua_embedded, __flowlua_path = nil, nil
         local function fromfile(name, template)
           if template == "" then return nil end
           local path, err = package.searchpath(name, template)
@@ -55,5 +59,6 @@ enum Stdlib {
         end
         table.insert(package.searchers, 2, searcher)
         require("flowlua.dsl").install(_G)
+        return function(template) script = template end
         """
 }

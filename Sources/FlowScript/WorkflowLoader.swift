@@ -16,10 +16,16 @@ struct WorkflowLoader {
     private var sources: [String: [Substring]] = [:]
     private let decoder = LuaDecoder()
 
-    init(lua: LuaState, script: String, directory: String) {
+    /// The id of the next function referenced.
+    private var nextID: Int
+
+    /// - Parameter firstID: the id of the first function it references (a
+    ///   state that evaluates several scripts keeps their ids apart).
+    init(lua: LuaState, script: String, directory: String, firstID: Int = 1) {
         self.lua = lua
         self.script = script
         self.directory = directory
+        nextID = firstID
     }
 
     /// - Parameters:
@@ -193,7 +199,8 @@ struct WorkflowLoader {
 
     /// Registers a function of the script and describes it for the model.
     private mutating func reference(_ function: LuaFunction) -> FunctionReference {
-        let id = functions.count + 1
+        let id = nextID
+        nextID += 1
         functions[id] = function
         let definition = function.definition
         var source = ""

@@ -18,13 +18,15 @@ struct Flowlua: AsyncParsableCommand {
             flowlua run --detach workflow.lua     run it in the background
             flowlua list | status RUN | logs RUN [STEP] | wait RUN | stop RUN
             flowlua restart RUN | rm RUN | gc --older-than 7d
+            flowlua                               an interactive console
+            flowlua -i workflow.lua               the console, with the workflow loaded
 
             Exit status: 0 when the workflow succeeded, 1 when it ran and failed,
             2 for a usage or script error.
             """,
         version: version,
         subcommands: [Run.self, Check.self, List.self, StatusCommand.self, Logs.self, Wait.self, Stop.self,
-                      Restart.self, Remove.self, GC.self],
+                      Restart.self, Remove.self, GC.self, ConsoleCommand.self],
         defaultSubcommand: Run.self
     )
 }
@@ -60,7 +62,7 @@ enum Main {
             return handler
         }
         do {
-            var command = try Flowlua.parseAsRoot()
+            var command = try Flowlua.parseAsRoot(consoleArguments(Array(CommandLine.arguments.dropFirst())))
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -69,6 +71,14 @@ enum Main {
         } catch {
             exit(with: error)
         }
+    }
+
+    /// `flowlua` alone and `flowlua -i script ...` open the console, as
+    /// `lua` and `lua -i` do.
+    static func consoleArguments(_ arguments: [String]) -> [String] {
+        if arguments.isEmpty { return ["console"] }
+        if arguments.first == "-i" { return ["console"] + arguments.dropFirst() }
+        return arguments
     }
 
     /// Exits with 2 for a usage or script error, the code of an `ExitCode`,

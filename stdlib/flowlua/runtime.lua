@@ -40,6 +40,9 @@ end
 
 local M = {}
 
+-- The metatable of every ctx (the console makes one of its own).
+M.Context = Context
+
 -- Calls `fn(ctx)`; returns the run variables after it, and whether the step
 -- wrote to its log. The fields come one by one: building the table here is
 -- cheaper than building it in the host. (A view of ctx.vars that kept only
