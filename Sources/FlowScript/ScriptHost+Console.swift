@@ -120,11 +120,8 @@ extension ScriptHost {
     /// Makes the console's `ctx`: a code step's context in `folder`, with
     /// the parameters and the session's run variables.
     public func setContext(parameters: [String: Value], vars: [String: Value], runID: String, folder: String) {
-        guard let console = try? loadConsole(),
-              let ctx = try? lua.call(console.context, [LuaValue(parameters), LuaValue(vars), .string(runID),
-                                                        .string(folder)]).first
-        else { return }
-        try? lua.setGlobal("ctx", ctx)
+        guard let console = try? loadConsole() else { return }
+        _ = try? lua.call(console.context, [LuaValue(parameters), LuaValue(vars), .string(runID), .string(folder)])
     }
 
     /// The run variables in the console's `ctx.vars`, which code typed at

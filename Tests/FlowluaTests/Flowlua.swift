@@ -41,18 +41,24 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     }
 }
 
-/// `execute`, blocking the calling thread.
+/// `execute`, blocking the calling thread; `input` (small) is its
+/// standard input, through a pipe.
 func executeBlocking(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot,
-                     environment: [String: String] = [:]) throws -> Outcome {
+                     environment: [String: String] = [:], input: String? = nil) throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = directory
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe(), err = Pipe(), stdin = Pipe()
     process.standardOutput = out
     process.standardError = err
+    if input != nil { process.standardInput = stdin }
     try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
     // Drain stdout on another thread while this one drains stderr, so neither pipe fills up.
     let stdout = Drained()
     let group = DispatchGroup()

@@ -90,24 +90,27 @@ local function request(op, ...)
   return value
 end
 
+-- Not tail calls: an error raised for the request names the line that
+-- called the console function.
 function M.install(flow)
-  flow.load = function(path) return request("load", path) end
-  flow.steps = function() return request("steps") end
-  flow.show = function(name) return request("show", name) end
-  flow.set = function(name, value) return request("set", name, value) end
-  flow.run_step = function(name) return request("run_step", name) end
-  flow.run_all = function() return request("run_all") end
-  flow.graph = function() return request("graph") end
+  flow.load = function(path) local v = request("load", path) return v end
+  flow.steps = function() local v = request("steps") return v end
+  flow.show = function(name) local v = request("show", name) return v end
+  flow.set = function(name, value) local v = request("set", name, value) return v end
+  flow.run_step = function(name) local v = request("run_step", name) return v end
+  flow.run_all = function() local v = request("run_all") return v end
+  flow.graph = function() local v = request("graph") return v end
 end
 
--- A code step's context for the console: the scratch run folder, the
--- parameters, and the session's run variables in ctx.vars. ctx:log prints.
+-- Sets the global `ctx`: a code step's context for the console, in the
+-- scratch run folder, with the parameters and the session's run variables
+-- in ctx.vars. ctx:log prints.
 function M.context(params, vars, run_id, run_dir)
   local runtime = require("flowlua.runtime")
   local ctx = setmetatable({ params = params, vars = vars, run_id = run_id, run_dir = run_dir, step = "console",
                              attempt = 1 }, runtime.Context)
   ctx.log = function(_, ...) print(...) end
-  return ctx
+  _G.ctx = ctx
 end
 
 -- Printing -------------------------------------------------------------------

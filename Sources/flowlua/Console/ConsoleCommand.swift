@@ -35,6 +35,7 @@ extension Flowlua {
             let host = try ScriptHost(catalog: { @Sendable () throws -> any RunCatalog in try RunStore(path: database) })
             let bench = try Workbench(host: host, assignments: parameters, parameterFile: parameterFile)
             defer { bench.close() }
+            await bench.refreshContext()
             if let script {
                 do { try await bench.load(script) } catch {
                     throw ScriptError(error.message)

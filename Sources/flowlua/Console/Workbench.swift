@@ -336,7 +336,7 @@ final class Workbench {
     }
 
     /// Gives the console's `ctx` the current parameters and run variables.
-    private func refreshContext() async {
+    func refreshContext() async {
         let parameters = (try? arguments()) ?? [:]
         await host.setContext(parameters: parameters, vars: vars, runID: scratch.id, folder: scratch.path)
     }
