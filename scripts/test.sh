@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/docker.sh   # a Docker daemon and the local test images
+scripts/slurm.sh    # a single-node Slurm cluster on loopback
 swift build --build-tests
 swift test --skip-build "$@"

@@ -75,6 +75,16 @@ public struct Schedule: Sendable {
         return nil
     }
 
+    /// Marks a pending step running before its dependencies have ended:
+    /// one handed to a cluster that holds it until they succeed. Returns
+    /// false if the step is not pending or the run is stopping.
+    public mutating func release(_ step: Int) -> Bool {
+        guard !stopped, status[step] == .pending else { return false }
+        status[step] = .running
+        runningCount += 1
+        return true
+    }
+
     /// How many ready steps `next(admit:)` considers past one that does not fit.
     static let lookahead = 64
 

@@ -108,8 +108,22 @@ struct WorkflowLoader {
                     throw fail(path + [key("name")], "worker declared as '\(name)' is named '\(declared)'")
                 }
                 if workers[name] != nil { throw fail(path, "duplicate worker '\(name)'") }
+                var cluster: ClusterOptions?
+                let clusterFields: [(String, Bool)] = [("partition", w.partition != nil), ("account", w.account != nil),
+                                                       ("options", w.options != nil), ("poll_interval", w.poll_interval != nil)]
+                if type == .slurm {
+                    let poll = w.poll_interval ?? 1
+                    guard poll.isFinite, poll >= 0.05, poll <= 3600 else {
+                        throw fail(path + [key("poll_interval")], "expected seconds from 0.05 to 3600, got \(poll)")
+                    }
+                    cluster = ClusterOptions(partition: w.partition, account: w.account, options: w.options ?? [],
+                                             pollInterval: poll)
+                } else if let (field, _) = clusterFields.first(where: { $0.1 }) {
+                    throw fail(path + [key(field)], "only slurm workers take \(field)")
+                }
                 workers[name] = WorkerSpec(name: name, type: type, env: (w.env ?? [:]).mapValues(\.text),
-                                           vars: (w.vars ?? [:]).mapValues(\.value), volume: w.volume, image: w.image)
+                                           vars: (w.vars ?? [:]).mapValues(\.value), volume: w.volume, image: w.image,
+                                           cluster: cluster)
             }
         }
 

@@ -96,6 +96,11 @@ struct WorkerSpecTable: Decodable {
     var vars: [String: ValueSpec]?
     var volume: String?
     var image: String?
+    // slurm
+    var partition: String?
+    var account: String?
+    var options: [String]?
+    var poll_interval: Double?
 }
 
 /// One table for every step kind, as `StepReader` reads it; fields that do

@@ -43,6 +43,7 @@ struct StepRow: Codable, FetchableRecord, PersistableRecord {
     var exitCode: Int32?
     var message: String?
     var fromCache: Bool
+    var remoteId: String?
 }
 
 struct TransitionRow: Codable, FetchableRecord, PersistableRecord {

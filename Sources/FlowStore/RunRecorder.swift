@@ -198,6 +198,9 @@ public final class RunRecorder: @unchecked Sendable {
                 case .stepRetrying(_, let index, let attempt, let delay, let result):
                     try transition(index, "retrying", "attempt \(attempt) failed (\(result.error ?? "exit \(result.exitCode ?? -1)")); "
                         + "again in \(delay)s", at: at)
+                case .stepSubmitted(_, let index, let remoteID):
+                    try execute("UPDATE step SET remoteId = ? WHERE runId = ? AND position = ?", [remoteID, runID, index])
+                    try transition(index, "submitted", "job \(remoteID)", at: at)
                 case .stepFinished(_, let index, let status, _, let result):
                     var change = steps[index, default: StepChange()]
                     change.status = status.rawValue

@@ -89,6 +89,11 @@ enum Schema {
             // The step row no longer repeats its cache key.
             try db.alter(table: "step") { t in t.drop(column: "cacheKey") }
         }
+        migrator.registerMigration("v3: the remote job of a step") { db in
+            // The job a cluster runs for the step (a Slurm job id), so that a
+            // restart follows it rather than submitting it again.
+            try db.alter(table: "step") { t in t.add(column: "remoteId", .text) }
+        }
         return migrator
     }
 }

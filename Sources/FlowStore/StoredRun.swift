@@ -90,6 +90,8 @@ public struct StoredStep: Sendable, Codable, Hashable {
     public var message: String?
     /// Its result came from the cache (`--resume`), not from running it.
     public var fromCache: Bool
+    /// The job a cluster ran (or runs) for it: a Slurm job id.
+    public var remoteID: String? = nil
 
     public var duration: TimeInterval? {
         startedAt.map { (finishedAt ?? Date()).timeIntervalSince($0) }
@@ -171,7 +173,7 @@ extension StoredStep {
         self.init(position: row.position, name: row.name, kind: row.kind, status: Status(rawValue: row.status) ?? .error,
                   attempts: row.attempts, startedAt: row.startedAt.map(Date.init(timeIntervalSince1970:)),
                   finishedAt: row.finishedAt.map(Date.init(timeIntervalSince1970:)), exitCode: row.exitCode,
-                  message: row.message, fromCache: row.fromCache)
+                  message: row.message, fromCache: row.fromCache, remoteID: row.remoteId)
     }
 }
 

@@ -19,6 +19,7 @@ final class Interrupts {
                 if let earlier = first.record(signo) {
                     FileHandle.standardError.write(Data("flowlua: stopping at once\n".utf8))
                     ChildProcess.signalAllGroups(SIGKILL)
+                    RemoteMonitor.stopEverythingNow()
                     exit(Self.exitCode(for: earlier))
                 }
                 let what = signo == SIGINT ? "interrupted" : "terminated"

@@ -19,6 +19,8 @@ struct Progress: Sendable {
             say("run \(id): workflow '\(workflow.name)', \(steps) step\(steps == 1 ? "" : "s"), folder \(Self.relative(folder))")
         case .stepStarted(let step, _, let attempt):
             say(attempt == 1 ? "start  \(step)" : "start  \(step) (attempt \(attempt))")
+        case .stepSubmitted(let step, _, let id):
+            say("submit \(step) (job \(id))")
         case .stepRetrying(let step, _, let attempt, let delay, let result):
             say("retry  \(step): attempt \(attempt) failed (\(result.error ?? "exit code \(result.exitCode ?? -1)")); "
                 + "again in \(Self.format(delay))")

@@ -49,15 +49,28 @@ extension Flowlua {
                 try startDetached(run, store: store)
                 return
             }
+            // Jobs a cluster still runs (or ran) for steps the dead process
+            // was following: followed again, not submitted again.
+            let before = try store.steps(of: run.id)
+            let jobs = Dictionary(before.compactMap { step -> (String, String)? in
+                guard [.running, .interrupted].contains(step.status), let job = step.remoteID else { return nil }
+                return (step.name, job)
+            }, uniquingKeysWith: { $1 })
             let succeeded = try store.prepareRestart(run.id)
-            let names = try store.steps(of: run.id).filter { succeeded.contains($0.position) }.map(\.name)
+            let names = before.filter { succeeded.contains($0.position) }.map(\.name)
             let completed = Set(plan.workflow.steps.indices.filter { names.contains(plan.workflow.steps[$0].name) })
+            var remote: [Int: String] = [:]
+            for (index, step) in plan.workflow.steps.enumerated() where plan.workers[index].isRemote {
+                if let job = jobs[step.name] { remote[index] = job }
+            }
             if !quiet {
+                let followed = remote.isEmpty ? "" : ", \(remote.count) cluster job\(remote.count == 1 ? "" : "s") followed again"
                 FileHandle.standardError.write(Data(
-                    "flowlua: restarting run \(run.id): \(completed.count) of \(plan.workflow.steps.count) steps succeeded before\n".utf8))
+                    "flowlua: restarting run \(run.id): \(completed.count) of \(plan.workflow.steps.count) steps succeeded before\(followed)\n".utf8))
             }
             let (report, signal) = try await session.execute(host, plan, id: run.id,
-                                                              carryover: Carryover(completed: completed, vars: run.vars))
+                                                              carryover: Carryover(completed: completed, vars: run.vars,
+                                                                                   remote: remote))
             let code = RunSession.exitCode(report, signal: signal)
             if code != 0 { throw ExitCode(code) }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlowEngine
 import FlowModel
 import FlowStore
 import Foundation
@@ -42,6 +43,10 @@ extension Flowlua {
                 kill(pid, SIGKILL)
             }
             Leftovers.stop(in: run.folder)
+            // The cluster jobs of steps that had not ended, if no process canceled them.
+            let jobs = try store.steps(of: run.id).filter { [.running, .interrupted, .pending].contains($0.status) }
+                .compactMap(\.remoteID)
+            if !jobs.isEmpty { SlurmEngine().stopNow(jobs) }
             if !(try store.run(run.id).status == .canceled) {
                 try store.finish(run.id, as: .canceled, message: "stopped with flowlua stop")
             }
@@ -68,11 +73,19 @@ enum Leftovers {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry), pid != getpid(),
                   let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
-                  cwd == root || cwd.hasPrefix(root + "/"), RunStore.isAlive(pid)
+                  cwd == root || cwd.hasPrefix(root + "/"), RunStore.isAlive(pid), !isClusterJob(pid)
             else { continue }
             let group = getpgid(pid)
             if group > 1 && group != own { groups.insert(group) }
         }
         return groups
+    }
+
+    /// Whether a process belongs to a Slurm job (a slurm step's job runs in
+    /// the run folder on the node): Slurm's, which a restart follows and
+    /// `scancel` stops, not a leftover.
+    static func isClusterJob(_ pid: pid_t) -> Bool {
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        return environment.split(separator: 0).contains { $0.starts(with: Array("SLURM_JOB_ID=".utf8)) }
     }
 }

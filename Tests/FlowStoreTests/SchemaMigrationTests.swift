@@ -49,6 +49,6 @@ struct SchemaMigrationTests {
         let again = try RunStore(path: path)
         #expect(try again.run("old1").workflow == "w")
         let applied = try DatabaseQueue(path: path).read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied.count == 2)
+        #expect(applied.count == 3)
     }
 }

@@ -51,10 +51,14 @@ public struct Carryover: Sendable {
     /// Steps (by index) that succeeded: they are not run again.
     public var completed: Set<Int>
     public var vars: [String: Value]
+    /// Remote jobs an earlier process submitted for steps that had not
+    /// ended, by step: followed again rather than submitted again.
+    public var remote: [Int: String]
 
-    public init(completed: Set<Int> = [], vars: [String: Value] = [:]) {
+    public init(completed: Set<Int> = [], vars: [String: Value] = [:], remote: [Int: String] = [:]) {
         self.completed = completed
         self.vars = vars
+        self.remote = remote
     }
 }
 
@@ -109,6 +113,19 @@ public actor RunDriver {
     /// Set while `launch` runs, so that an attempt ending inside it does
     /// not start a nested `launch`.
     private var pumping = false
+    /// Attempts running on this machine, which `jobs` bounds; steps handed
+    /// to a cluster are the cluster's to schedule.
+    private var runningLocal = 0
+    private let hasRemote: Bool
+    /// Remote ids of the jobs of running remote steps, once submitted, and when.
+    private var remoteIDs: [Int: (id: String, at: Date)] = [:]
+    /// Remote steps submitted before their dependencies ended, the cluster
+    /// holding them until those succeed.
+    private var released: Set<Int> = []
+    /// Released steps being stopped because a step they wait for failed.
+    private var notRunBecause: [Int: String] = [:]
+    /// Jobs an earlier process submitted, to follow again (a restart).
+    private var adoptable: [Int: String]
 
     /// - Parameter carryover: what a run continued in its own folder keeps
     ///   from before (`flowlua restart`): the steps that succeeded, which do
@@ -129,6 +146,8 @@ public actor RunDriver {
         results = Array(repeating: nil, count: count)
         attempts = Array(repeating: 0, count: count)
         vars = carryover.vars
+        hasRemote = plan.workers.contains(where: \.isRemote)
+        adoptable = carryover.remote.filter { !completed.contains($0.key) }
     }
 
     /// Asks the run to stop: nothing new starts, running steps are stopped
@@ -226,18 +245,55 @@ public actor RunDriver {
         pump()
     }
 
-    /// Starts every step that may start now.
+    /// Starts every step that may start now: local ones while a job slot
+    /// and their resources are free, remote ones whenever they are ready.
     private func launch() {
-        while running.count < options.jobs {
-            if let position = retryQueue.firstIndex(where: fits) {
+        while true {
+            let slot = runningLocal < options.jobs
+            guard slot || hasRemote else { return }
+            let admits = { (index: Int) -> Bool in self.plan.workers[index].isRemote || (slot && self.fits(index)) }
+            if let position = retryQueue.firstIndex(where: admits) {
                 start(retryQueue.remove(at: position))
-            } else if let index = schedule.next(admit: fits) {
+            } else if let index = schedule.next(admit: admits) {
                 try? states[index].move(to: .running)
                 if reuseCached(index) { continue }
                 start(index)
             } else {
                 return
             }
+        }
+    }
+
+    /// A remote step's job was submitted: its remote dependents whose other
+    /// dependencies are done or submitted too go to the cluster now, to
+    /// start when it has them succeed (`afterok`), without a poll between.
+    private func submitted(_ index: Int, attempt: Int, _ id: String) {
+        guard attempt == attempts[index], running.contains(index) else { return }
+        remoteIDs[index] = (id, Date())
+        observe(.stepSubmitted(step: plan.workflow.steps[index].name, index: index, remoteID: id))
+        guard !canceling else { return }
+        for dependent in schedule.dependents[index] where plan.workers[dependent].isRemote && schedule.status[dependent] == .pending {
+            let waitsOnJobs = plan.dependencies[dependent].allSatisfy { dependency in
+                switch schedule.status[dependency] {
+                case .success: true
+                // A step that may be retried gets a new job: nothing may wait on this one.
+                case .running: remoteIDs[dependency] != nil && plan.workflow.steps[dependency].info.retries == 0
+                default: false
+                }
+            }
+            guard waitsOnJobs, schedule.release(dependent) else { continue }
+            released.insert(dependent)
+            start(dependent)
+        }
+    }
+
+    /// Released steps downstream of `index`, which failed: their jobs are
+    /// canceled, and they end as not run.
+    private func stopReleased(after index: Int, reason: String) {
+        for dependent in schedule.dependents[index] where released.contains(dependent) && running.contains(dependent) {
+            guard notRunBecause[dependent] == nil else { continue }
+            notRunBecause[dependent] = reason
+            stops[dependent]?.stop()
         }
     }
 
@@ -279,7 +335,11 @@ public actor RunDriver {
         let step = plan.workflow.steps[index]
         attempts[index] += 1
         let attempt = attempts[index]
-        used = used + Resources(step.info)
+        let remote = plan.workers[index].isRemote
+        if !remote {
+            used = used + Resources(step.info)
+            runningLocal += 1
+        }
         timedOut.remove(index)
         if attempt > 1 { markAttempt(attempt, of: step, in: folder) }
         observe(.stepStarted(step: step.name, index: index, attempt: attempt))
@@ -288,6 +348,12 @@ public actor RunDriver {
         var context = context(for: index, attempt: attempt, folder: folder)
         context.stop = stop
         context.monitor = executor.monitor
+        if remote {
+            // The cluster holds the job until the jobs of unfinished dependencies succeed.
+            context.after = plan.dependencies[index].compactMap { schedule.status[$0] == .running ? remoteIDs[$0]?.id : nil }
+            if attempt == 1 { context.adopted = adoptable.removeValue(forKey: index) }
+            context.submitted = { id in Task { await self.submitted(index, attempt: attempt, id) } }
+        }
         let onStart = attempt == 1 ? step.info.callbacks.onStart : nil
         let snapshot = onStart.map { _ in StepSnapshot(name: step.name, status: .running, attempt: attempt) }
         let event = snapshot.map { callbackEvent(.step, status: .running, step: $0) }
@@ -297,7 +363,8 @@ public actor RunDriver {
         Task(executorPreference: executor) {
             await self.perform(index, attempt: attempt, step: step, context: context, onStart: onStart, event: event)
         }
-        if let timeout = step.info.timeout {
+        // A cluster enforces a remote step's time limit itself (`--time`).
+        if let timeout = step.info.timeout, !remote {
             timers[index] = Task {
                 try? await Task.sleep(for: .seconds(timeout))
                 if !Task.isCancelled { timedOut(index, attempt: attempt) }
@@ -331,6 +398,8 @@ public actor RunDriver {
         switch (step, worker.type) {
         case (.container(let container), .docker):
             return (await DockerWorker().run(container, worker: worker, context: context), [:])
+        case (.container(let container), .slurm):
+            return (await SlurmWorker().run(container, worker: worker, context: context), [:])
         case (.container(let container), _):
             return (await SubprocessWorker().run(container, context: context), [:])
         case (.code(let codeStep), _):
@@ -350,7 +419,23 @@ public actor RunDriver {
         stops[index] = nil
         timers.removeValue(forKey: index)?.cancel()
         let step = plan.workflow.steps[index]
-        used = used - Resources(step.info)
+        if !plan.workers[index].isRemote {
+            used = used - Resources(step.info)
+            runningLocal -= 1
+        }
+        let submitted = remoteIDs.removeValue(forKey: index)
+        if released.contains(index) {
+            // A released step that failed because a step it waits for did never ran.
+            let failedDependency = plan.dependencies[index].first { [.error, .notRun, .canceled].contains(schedule.status[$0]) }
+            if let reason = notRunBecause.removeValue(forKey: index)
+                ?? (result.succeeded ? nil : failedDependency.map { "not run: depends on '\(plan.workflow.steps[$0].name)', which failed" }) {
+                released.remove(index)
+                closeNotRun(index, result: result, reason: reason)
+                return
+            }
+            // It did start once the cluster had what it waited for.
+            if states[index].status == .pending { try? states[index].move(to: .running, at: submitted?.at ?? Date()) }
+        }
         var result = result
         if timedOut.contains(index), let timeout = step.info.timeout {
             result.error = "timed out after \(Self.seconds(timeout))"
@@ -396,9 +481,11 @@ public actor RunDriver {
         let step = plan.workflow.steps[index]
         var result = result ?? ExecResult(exitCode: nil)
         if status != .success, result.error == nil { result.error = reason ?? status.rawValue }
+        released.remove(index)
         try? states[index].move(to: status, message: status == .success ? nil : result.error)
         results[index] = result
         let blocked = schedule.finish(index, as: status)
+        if status == .error { stopReleased(after: index, reason: "not run: depends on '\(step.name)', which failed") }
         if let run = cachedFrom[index] {
             observe(.stepCached(step: step.name, index: index, from: run))
         } else {
@@ -426,6 +513,18 @@ public actor RunDriver {
                 }
             })
         }
+    }
+
+    /// Ends a released step that never ran: a step it waits for failed.
+    private func closeNotRun(_ index: Int, result: ExecResult, reason: String) {
+        var result = result
+        result.error = reason
+        try? states[index].move(to: .notRun, message: reason)
+        results[index] = result
+        let blocked = schedule.finish(index, as: .notRun)
+        observe(.stepNotRun(step: plan.workflow.steps[index].name, index: index, status: .notRun, reason: reason))
+        for dependent in blocked { markNotRun(dependent, as: .notRun, reason: reason) }
+        stopReleased(after: index, reason: reason)
     }
 
     private func markNotRun(_ index: Int, as status: Status, reason: String) {

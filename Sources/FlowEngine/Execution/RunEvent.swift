@@ -5,6 +5,8 @@ import Foundation
 public enum RunEvent: Sendable {
     case runStarted(id: String, folder: String, steps: Int)
     case stepStarted(step: String, index: Int, attempt: Int)
+    /// A remote step's job was handed to its cluster as `remoteID`.
+    case stepSubmitted(step: String, index: Int, remoteID: String)
     /// An attempt failed and the step will run again after `delay` seconds.
     case stepRetrying(step: String, index: Int, attempt: Int, delay: Double, result: ExecResult)
     case stepFinished(step: String, index: Int, status: Status, duration: TimeInterval, result: ExecResult)

@@ -21,6 +21,13 @@ public struct StepContext: Sendable {
     /// Reaps the processes the attempt starts: that of the thread that
     /// awaits them, so an exit resumes the step without a thread hop.
     public var monitor: ProcessMonitor
+    /// For a step handed to a cluster: the remote ids of the jobs it must
+    /// wait for (it was submitted before they ended), a job an earlier
+    /// flowlua submitted for it to follow instead of submitting again (a
+    /// restart), and who is told the remote id once it is submitted.
+    public var after: [String] = []
+    public var adopted: String?
+    public var submitted: (@Sendable (String) -> Void)?
 
     public init(runID: String, folder: RunFolder, stepName: String, attempt: Int = 1, variables: Variables,
                 environment: [String: String], logs: StepLogPaths, killGrace: Duration = .seconds(5),

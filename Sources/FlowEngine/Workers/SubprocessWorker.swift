@@ -94,8 +94,13 @@ struct StepOutput {
 
     /// What this attempt wrote to a stream, at most its last `keep` bytes.
     func read(_ stream: Stream, keep: Int) -> String {
-        let path = stream == .stdout ? stdout.path : stderr.path
-        let from = stream == .stdout ? start.stdout : start.stderr
+        stream == .stdout ? Self.tail(of: stdout.path, from: start.stdout, keep: keep)
+            : Self.tail(of: stderr.path, from: start.stderr, keep: keep)
+    }
+
+    /// What was written to the file at `path` past offset `from`, at most
+    /// its last `keep` bytes.
+    static func tail(of path: String, from: off_t, keep: Int) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return "" }
         defer { close(fd) }
@@ -107,7 +112,7 @@ struct StepOutput {
         return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
     }
 
-    private static func size(of path: String) -> off_t {
+    static func size(of path: String) -> off_t {
         var info = stat()
         return stat(path, &info) == 0 ? info.st_size : 0
     }

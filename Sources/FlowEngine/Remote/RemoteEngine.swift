@@ -1,0 +1,115 @@
+import FlowModel
+import Foundation
+
+/// A system that runs steps somewhere else, which flowlua hands jobs to and
+/// asks about (seed 002's remote client): a cluster's batch scheduler.
+///
+/// Its jobs' files live on a file system the cluster shares with flowlua,
+/// as on real clusters: a job works in the run folder, and its logs, exit
+/// status and outputs are read from there.
+public protocol RemoteEngine: Sendable {
+    /// Hands `job` over and returns its remote id. It may not run yet: it is
+    /// at least queued, and waits for the jobs in `job.after`.
+    func submit(_ job: RemoteJob) async throws(RemoteError) -> String
+
+    /// The states of the jobs `ids`, found in one call for all of them; a
+    /// job the engine no longer knows is missing from the result.
+    func poll(_ ids: [String]) async throws(RemoteError) -> [String: RemoteState]
+
+    /// Stops the jobs `ids`, in one call.
+    func stop(_ ids: [String]) async
+
+    /// Stops the jobs `ids` before the process exits, blocking the caller.
+    func stopNow(_ ids: [String])
+}
+
+/// A step as a job for a remote engine.
+public struct RemoteJob: Sendable, Hashable {
+    /// Shown in the engine's queue (`flowlua-<run>-<step>`).
+    public var name: String
+    /// The batch script the job runs, in `workingDirectory`.
+    public var script: String
+    public var workingDirectory: String
+    /// Where the job's output goes, in the shared run folder.
+    public var stdout: String
+    public var stderr: String
+    public var cpus: Int?
+    /// Bytes.
+    public var memory: UInt64?
+    /// Seconds.
+    public var timeLimit: Double?
+    /// Remote ids of jobs that must succeed before this one starts.
+    public var after: [String]
+    public var cluster: ClusterOptions
+
+    public init(name: String, script: String, workingDirectory: String, stdout: String, stderr: String,
+                cpus: Int? = nil, memory: UInt64? = nil, timeLimit: Double? = nil, after: [String] = [],
+                cluster: ClusterOptions = ClusterOptions()) {
+        self.name = name
+        self.script = script
+        self.workingDirectory = workingDirectory
+        self.stdout = stdout
+        self.stderr = stderr
+        self.cpus = cpus
+        self.memory = memory
+        self.timeLimit = timeLimit
+        self.after = after
+        self.cluster = cluster
+    }
+}
+
+/// A remote job's state as its engine reports it.
+public enum RemoteState: Sendable, Hashable {
+    /// Queued; `reason` says for what (`Dependency`, `Resources`).
+    case pending(reason: String)
+    case running
+    /// Ended well.
+    case completed
+    /// Ended with a non-zero exit status, or could not start.
+    case failed(reason: String)
+    /// Ran past its time limit.
+    case timedOut
+    /// Stopped: by flowlua, a user, or the engine (`reason`).
+    case canceled(reason: String)
+    case outOfMemory
+    /// The machine running it failed.
+    case nodeFailed
+    /// Another end state, by the engine's own name.
+    case other(state: String, reason: String)
+    /// The engine no longer knows the job.
+    case vanished
+
+    /// Whether the job may still run.
+    public var isActive: Bool {
+        switch self {
+        case .pending, .running: true
+        default: false
+        }
+    }
+}
+
+/// A remote job flowlua follows: its remote id, the state last seen, and
+/// the files it is to leave in the run folder (seed 002's
+/// `RemoteWorkflowHandle`).
+public struct RemoteHandle: Sendable, Hashable {
+    public var runID: String
+    public var remoteID: String
+    public var state: RemoteState
+    /// Relative to the run folder.
+    public var outputFiles: [String]
+
+    public init(runID: String, remoteID: String, state: RemoteState = .pending(reason: ""), outputFiles: [String] = []) {
+        self.runID = runID
+        self.remoteID = remoteID
+        self.state = state
+        self.outputFiles = outputFiles
+    }
+
+    public var isActive: Bool { state.isActive }
+}
+
+/// A remote engine could not be reached or refused a job.
+public struct RemoteError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

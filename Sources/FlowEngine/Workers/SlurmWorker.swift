@@ -1,0 +1,162 @@
+import FlowModel
+import Foundation
+
+/// Runs a container step as a Slurm batch job: its commands in order in a
+/// batch script (the first failing one ends it), in the run folder, with
+/// the step's environment, `cpus`, `memory` and `timeout` (`--time`, whole
+/// minutes), and the worker's partition, account and options. With an
+/// image (the step's or the worker's) each command runs in a container,
+/// `docker run` inside the job.
+///
+/// The run folder must be on a file system the cluster's nodes share: the
+/// job works there, its stdout and stderr go to the step's logs there, and
+/// it leaves its exit status in `.logs/<step>.exit`. A stop cancels the job
+/// (`scancel`), and the attempt ends when Slurm says it did.
+public struct SlurmWorker: Sendable {
+    /// How much of each log the result keeps (the tail).
+    public var keep = 1 << 20
+    public var engine: any RemoteEngine
+
+    public init(engine: any RemoteEngine = SlurmEngine()) {
+        self.engine = engine
+    }
+
+    nonisolated(nonsending) public func run(_ step: ContainerStep, worker: WorkerSpec, context: StepContext) async -> ExecResult {
+        var commands: [String] = []
+        for (i, command) in step.commands.enumerated() {
+            do { commands.append(try context.variables.substitute(command)) } catch {
+                return ExecResult(exitCode: nil, error: "commands[\(i + 1)]: \(error)")
+            }
+        }
+        let cluster = worker.cluster ?? ClusterOptions()
+        let monitor = RemoteMonitor.shared(engine, interval: .milliseconds(Int(cluster.pollInterval * 1000)))
+        let exitFile = context.logs.base + ".exit"
+        let start = (StepOutput.size(of: context.logs.stdout), StepOutput.size(of: context.logs.stderr))
+        let id: String
+        if let adopted = context.adopted {
+            id = adopted
+        } else {
+            var image = step.image ?? worker.image
+            var docker: (client: String, network: String)?
+            if let wanted = image {
+                do {
+                    let client = try Docker.client()
+                    _ = try await Docker.imageID(wanted, client: client, monitor: context.monitor)
+                    let network = step.network ? "host" : await Docker.isolatedNetwork(client: client, monitor: context.monitor)
+                    docker = (client, network)
+                } catch {
+                    return ExecResult(exitCode: nil, error: "\(error)")
+                }
+            } else {
+                image = nil
+            }
+            unlink(exitFile)
+            let script = Self.script(commands, context: context, exitFile: exitFile, info: step.info,
+                                     container: docker.flatMap { docker in image.map { (docker.client, docker.network, $0) } })
+            let job = RemoteJob(name: "flowlua-\(context.runID)-\(context.stepName)", script: script,
+                                workingDirectory: context.folder.path, stdout: context.logs.stdout,
+                                stderr: context.logs.stderr, cpus: step.info.cpus.map { Int($0.rounded(.up)) },
+                                memory: step.info.memory, timeLimit: step.info.timeout, after: context.after,
+                                cluster: cluster)
+            do { id = try await engine.submit(job) } catch {
+                return ExecResult(exitCode: nil, error: error.description)
+            }
+        }
+        context.submitted?(id)
+        context.stop.onStop { monitor.stop(id) }
+        let end = await monitor.wait(for: id)
+        context.stop.clear()
+        let stdout = StepOutput.tail(of: context.logs.stdout, from: context.adopted == nil ? start.0 : 0, keep: keep)
+        let stderr = StepOutput.tail(of: context.logs.stderr, from: context.adopted == nil ? start.1 : 0, keep: keep)
+        var result = Self.result(of: end, job: id, exit: Self.exitStatus(exitFile), commands: commands, info: step.info)
+        result.stdout = stdout
+        result.stderr = stderr
+        return result
+    }
+
+    /// What the job's exit file says: the 1-based command that failed (0:
+    /// none) and its status.
+    static func exitStatus(_ path: String) -> (command: Int, status: Int32)? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 2, let command = Int(fields[0]), let status = Int32(fields[1]) else { return nil }
+        return (command, status)
+    }
+
+    /// The step's result from the job's end state and its exit file.
+    static func result(of end: RemoteState, job id: String, exit: (command: Int, status: Int32)?,
+                       commands: [String], info: StepInfo) -> ExecResult {
+        func failedCommand(_ exit: (command: Int, status: Int32)) -> ExecResult {
+            let index = exit.command - 1
+            let command = commands.indices.contains(index) ? commands[index] : ""
+            return ExecResult(exitCode: exit.status, error: "command \(exit.command) exited with status \(exit.status): \(command)",
+                              failedCommand: index)
+        }
+        switch end {
+        case .completed:
+            if let exit, exit.command > 0 { return failedCommand(exit) }
+            return ExecResult(exitCode: 0)
+        case .failed(let reason):
+            if let exit, exit.command > 0 { return failedCommand(exit) }
+            return ExecResult(exitCode: nil, error: "Slurm job \(id) failed" + (reason.isEmpty ? "" : " (\(reason))")
+                + ": it did not get to run its commands (see the step's stderr)")
+        case .timedOut:
+            let limit = info.timeout.map { " of \(SlurmEngine.minutes($0)) min" } ?? ""
+            return ExecResult(exitCode: nil, error: "timed out: Slurm stopped job \(id) at its time limit\(limit) (TIMEOUT)")
+        case .canceled(let reason) where reason.hasPrefix("Dependency"):
+            return ExecResult(exitCode: nil, error: "not run: a step it waits for failed (Slurm canceled job \(id): \(reason))")
+        case .canceled(let reason):
+            return ExecResult(exitCode: nil, error: "Slurm job \(id) was canceled" + (reason.isEmpty ? "" : " (\(reason))"))
+        case .outOfMemory:
+            let limit = info.memory.map { " of \(ByteCount.format($0))" } ?? ""
+            return ExecResult(exitCode: nil, error: "Slurm job \(id) ran out of memory (OUT_OF_MEMORY): it used more than its memory\(limit)")
+        case .nodeFailed:
+            return ExecResult(exitCode: nil, error: "the node running Slurm job \(id) failed (NODE_FAIL)")
+        case .other(let state, let reason):
+            return ExecResult(exitCode: nil, error: "Slurm job \(id) ended \(state)" + (reason.isEmpty ? "" : " (\(reason))"))
+        case .vanished:
+            if let exit { return exit.command > 0 ? failedCommand(exit) : ExecResult(exitCode: 0) }
+            return ExecResult(exitCode: nil, error: "Slurm no longer knows job \(id), and it left no exit status")
+        case .pending, .running:
+            return ExecResult(exitCode: nil, error: "Slurm job \(id) is still active")
+        }
+    }
+
+    /// The batch script: the step's environment, then each command through
+    /// `/bin/sh -c` (or `docker run` in `container`'s image), the first
+    /// failing one ending the job; the exit file says how it ended.
+    static func script(_ commands: [String], context: StepContext, exitFile: String, info: StepInfo,
+                       container: (client: String, network: String, image: String)?) -> String {
+        var lines = ["#!/bin/sh", "# flowlua: step '\(context.stepName)' of run \(context.runID), attempt \(context.attempt)"]
+        for (name, value) in context.environment.sorted(by: { $0.key < $1.key }) {
+            lines.append("export \(name)=\(quote(value))")
+        }
+        lines.append("exitfile=\(quote(exitFile))")
+        if let container {
+            // The container belongs to dockerd, not to the job: a cancel or a
+            // time limit must remove it.
+            lines.append("container=")
+            lines.append(#"trap '[ -n "$container" ] && \#(quote(container.client)) rm -f "$container" >/dev/null 2>&1; exit 143' TERM INT"#)
+        }
+        let options = container.map { Docker.options(context, network: $0.network, info: info) } ?? []
+        for (i, command) in commands.enumerated() {
+            if let container {
+                let name = Docker.containerName(context, command: i)
+                let run = ([container.client, "run", "--rm", "--init", "--name", name] + options
+                    + [container.image, "/bin/sh", "-c", command]).map(quote).joined(separator: " ")
+                lines.append("container=\(quote(name))")
+                lines.append("\(run) </dev/null &")
+                lines.append("wait $!; status=$?; container=")
+            } else {
+                lines.append("/bin/sh -c \(quote(command)); status=$?")
+            }
+            lines.append("if [ \"$status\" -ne 0 ]; then echo \"\(i + 1) $status\" > \"$exitfile\"; exit \"$status\"; fi")
+        }
+        lines.append("echo \"0 0\" > \"$exitfile\"")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func quote(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
