@@ -27,6 +27,9 @@ private final class ScriptedEngine: RemoteEngine {
     }
 
     func stopNow(_ ids: [String]) {}
+
+    func fetch(_ handle: RemoteHandle, logs: StepLogPaths, from offsets: (stdout: off_t, stderr: off_t),
+               keep: Int) async -> RemoteResult { RemoteResult() }
 }
 
 @Suite("Following remote jobs")

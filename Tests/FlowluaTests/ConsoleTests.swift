@@ -136,34 +136,34 @@ struct ConsoleTests {
         try await terminal.waitForPrompt()
 
         // Completion: a field of flow, then a step name after :run.
-        try terminal.type("flow.run_s")
-        try terminal.press("Tab")
+        try await terminal.type("flow.run_s")
+        try await terminal.press("Tab")
         try await terminal.wait(for: "> flow.run_step")
-        try terminal.press("C-c")  // clears the line
+        try await terminal.press("C-c")  // clears the line
         try await terminal.waitForPrompt(count: 2)
-        try terminal.type(":show gr")
-        try terminal.press("Tab")
+        try await terminal.type(":show gr")
+        try await terminal.press("Tab")
         try await terminal.wait(for: ":show greet")
-        try terminal.press("Enter")
+        try await terminal.press("Enter")
         try await terminal.wait(for: "echo hello world | tee greeting.txt")
 
         // A function over three lines, on the continuation prompt.
-        try terminal.enter("function area(w, h)")
+        try await terminal.enter("function area(w, h)")
         try await terminal.wait(for: ">>")
-        try terminal.enter("  return w * h")
-        try terminal.enter("end")
-        try terminal.enter("area(6, 7)")
+        try await terminal.enter("  return w * h")
+        try await terminal.enter("end")
+        try await terminal.enter("area(6, 7)")
         try await terminal.wait(for: "\n42\n")
 
         // An error, then the session goes on.
-        try terminal.enter("undefined_function()")
+        try await terminal.enter("undefined_function()")
         try await terminal.wait(for: "attempt to call a nil value (global 'undefined_function')")
         try await terminal.wait(for: "stack traceback:")
-        try terminal.enter("area(2, 3) + 1")
+        try await terminal.enter("area(2, 3) + 1")
         try await terminal.wait(for: "\n7\n")
 
         // Ctrl-D leaves; the history holds the chunks, the function as one.
-        try terminal.press("C-d")
+        try await terminal.press("C-d")
         try await terminal.wait(for: "[exited 0]")
         let saved = try String(contentsOfFile: history, encoding: .utf8)
         #expect(saved.contains("area(6,\\0407)"), Comment(rawValue: saved))
@@ -176,15 +176,15 @@ struct ConsoleTests {
                                     environment: ["FLOWLUA_HISTORY": folder.appending(path: "h").path])
         defer { terminal.close() }
         try await terminal.waitForPrompt()
-        try terminal.enter(":run greet")
+        try await terminal.enter(":run greet")
         try await terminal.wait(for: "flowlua: done   greet")
-        try terminal.enter("last.exit == 0 and last.stdout")
+        try await terminal.enter("last.exit == 0 and last.stdout")
         try await terminal.wait(for: "\"hello Grace\\n\"")
-        try terminal.enter(":run count")
+        try await terminal.enter(":run count")
         try await terminal.wait(for: "flowlua: done   count")
-        try terminal.enter("ctx.vars.lines")
+        try await terminal.enter("ctx.vars.lines")
         try await terminal.wait(for: "\n1\n")
-        try terminal.enter(":steps")
+        try await terminal.enter(":steps")
         try await terminal.wait("both steps listed as succeeded") {
             $0.contains("greet  container success") && $0.contains("count  code      success")
         }
@@ -196,7 +196,7 @@ struct ConsoleTests {
                                     environment: ["FLOWLUA_HISTORY": folder.appending(path: "h").path])
         defer { terminal.close() }
         try await terminal.waitForPrompt()
-        try terminal.enter(":run nap")
+        try await terminal.enter(":run nap")
         try await terminal.wait(for: "flowlua: start  nap")
         // The step's shell leads its process group; its sleep is in it.
         let deadline = Date().addingTimeInterval(10)
@@ -210,7 +210,7 @@ struct ConsoleTests {
         #expect(sleeping().count >= 2, "the shell and its sleep 30")
 
         let pressed = ContinuousClock.now
-        try terminal.press("C-c")
+        try await terminal.press("C-c")
         try await terminal.wait("the prompt after the cancel", timeout: .seconds(5)) { screen in
             guard let cancel = screen.range(of: "flowlua: cancel nap") else { return false }
             return Terminal.prompts(in: screen[cancel.upperBound...]) > 0
@@ -219,9 +219,9 @@ struct ConsoleTests {
         #expect(back < .seconds(1), "back at the prompt \(back) after Ctrl-C")
         #expect(sleeping().isEmpty, "no process of the step is left")
 
-        try terminal.enter("last.status")
+        try await terminal.enter("last.status")
         try await terminal.wait(for: "\"canceled\"")
-        try terminal.enter("1 + 1")
+        try await terminal.enter("1 + 1")
         try await terminal.wait(for: "\n2\n")
     }
 
@@ -231,11 +231,11 @@ struct ConsoleTests {
                                     environment: ["FLOWLUA_HISTORY": folder.appending(path: "h").path])
         defer { terminal.close() }
         try await terminal.waitForPrompt()
-        try terminal.enter("while true do end")
+        try await terminal.enter("while true do end")
         try await Task.sleep(for: .milliseconds(300))
-        try terminal.press("C-c")
+        try await terminal.press("C-c")
         try await terminal.wait(for: "interrupted", timeout: .seconds(5))
-        try terminal.enter("'alive'")
+        try await terminal.enter("'alive'")
         try await terminal.wait(for: "\"alive\"")
     }
 }

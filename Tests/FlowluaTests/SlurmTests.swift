@@ -19,6 +19,7 @@ struct SlurmTests {
 
     /// squeue's lines for the jobs of run `id` still in the queue (not ended).
     private func queued(_ id: String) throws -> [String] {
+        // Blocks for a few milliseconds: squeue answers at once.
         let listed = try executeBlocking(try slurm("squeue"), ["-h", "-o", "%i %T %j"])
         #expect(listed.status == 0, Comment(rawValue: listed.stderr))
         return listed.stdout.split(separator: "\n").map(String.init).filter { $0.contains("flowlua-\(id)-") }
@@ -169,6 +170,16 @@ struct SlurmTests {
         #expect(try await remoteIDs(space, id) == before, "no job was submitted again")
         let log = space.file(".flowlua/runs/\(id)/runs.log")
         #expect(log == "ran\nnext ran\n", "each job ran once")
+    }
+}
+
+extension SlurmTests {
+    @Test func theSlurmExampleRuns() async throws {
+        let runs = try scratch().appending(path: "runs")
+        let result = try await flowlua(["examples/slurm/workflow.lua", "-p", "n=4", "--runs-dir", runs.path])
+        #expect(result.status == 0, Comment(rawValue: result.stderr))
+        #expect(result.stdout == "sum of squares: 30\n")
+        #expect(result.stderr.contains("submit square (job "))
     }
 }
 

@@ -34,24 +34,27 @@ final class Terminal: Sendable {
     }()
 
     /// Types `text` as it is.
-    func type(_ text: String) throws {
-        try tmux(["send-keys", "-t", "0", "-l", text])
+    func type(_ text: String) async throws {
+        try await tmux(["send-keys", "-t", "0", "-l", text])
     }
 
     /// Presses keys by tmux's names: `Enter`, `Tab`, `C-c`, `C-d`, `Up`.
-    func press(_ keys: String...) throws {
-        try tmux(["send-keys", "-t", "0"] + keys)
+    func press(_ keys: String...) async throws {
+        try await tmux(["send-keys", "-t", "0"] + keys)
     }
 
     /// Types a line and presses Enter.
-    func enter(_ line: String) throws {
-        try type(line)
-        try press("Enter")
+    func enter(_ line: String) async throws {
+        try await type(line)
+        try await press("Enter")
     }
 
     /// What the terminal shows now, trailing blank lines dropped.
-    func screen() throws -> String {
-        let shown = try executeBlocking(Self.tmux, ["-S", socket, "capture-pane", "-p", "-J", "-t", "0", "-S", "-200"])
+    func screen() async throws -> String {
+        let socket = socket
+        let shown = try await offPool {
+            try executeBlocking(Self.tmux, ["-S", socket, "capture-pane", "-p", "-J", "-t", "0", "-S", "-200"])
+        }
         return shown.stdout.replacingOccurrences(of: "\\n+$", with: "\n", options: .regularExpression)
     }
 
@@ -61,14 +64,14 @@ final class Terminal: Sendable {
     func wait(_ what: String, timeout: Duration = .seconds(15), until test: (String) -> Bool) async throws -> String {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        var shown = try screen()
+        var shown = try await screen()
         while !test(shown) {
             guard clock.now < deadline else {
                 Issue.record("the terminal never showed \(what); it shows:\n\(shown)")
                 throw TerminalError("timed out waiting for \(what)")
             }
             try await Task.sleep(for: .milliseconds(30))
-            shown = try screen()
+            shown = try await screen()
         }
         return shown
     }
@@ -97,8 +100,9 @@ final class Terminal: Sendable {
         try? FileManager.default.removeItem(atPath: socket)
     }
 
-    private func tmux(_ arguments: [String]) throws {
-        let result = try executeBlocking(Self.tmux, ["-S", socket] + arguments)
+    private func tmux(_ arguments: [String]) async throws {
+        let socket = socket
+        let result = try await offPool { try executeBlocking(Self.tmux, ["-S", socket] + arguments) }
         guard result.status == 0 else { throw TerminalError("tmux \(arguments.joined(separator: " ")): \(result.stderr)") }
     }
 

@@ -21,6 +21,39 @@ public protocol RemoteEngine: Sendable {
 
     /// Stops the jobs `ids` before the process exits, blocking the caller.
     func stopNow(_ ids: [String])
+
+    /// What an ended job left: its logs from `offsets` on (at most `keep`
+    /// bytes of each), its exit status, and which of the handle's output
+    /// files are missing.
+    func fetch(_ handle: RemoteHandle, logs: StepLogPaths, from offsets: (stdout: off_t, stderr: off_t),
+               keep: Int) async -> RemoteResult
+}
+
+/// What a remote job left behind, fetched once it ended.
+public struct RemoteResult: Sendable, Hashable {
+    public var stdout: String
+    public var stderr: String
+    /// The 1-based command that failed (0: none) and its exit status, as the
+    /// job recorded them; nil when it recorded nothing (it never got to).
+    public var exit: ExitRecord?
+    /// Output files of the handle that are not there.
+    public var missingOutputs: [String]
+
+    public struct ExitRecord: Sendable, Hashable {
+        public var command: Int
+        public var status: Int32
+        public init(command: Int, status: Int32) {
+            self.command = command
+            self.status = status
+        }
+    }
+
+    public init(stdout: String = "", stderr: String = "", exit: ExitRecord? = nil, missingOutputs: [String] = []) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exit = exit
+        self.missingOutputs = missingOutputs
+    }
 }
 
 /// A step as a job for a remote engine.
@@ -95,12 +128,16 @@ public struct RemoteHandle: Sendable, Hashable {
     public var runID: String
     public var remoteID: String
     public var state: RemoteState
+    /// The run folder, as the cluster's nodes see it too.
+    public var folder: String
     /// Relative to the run folder.
     public var outputFiles: [String]
 
-    public init(runID: String, remoteID: String, state: RemoteState = .pending(reason: ""), outputFiles: [String] = []) {
+    public init(runID: String, remoteID: String, folder: String, state: RemoteState = .pending(reason: ""),
+                outputFiles: [String] = []) {
         self.runID = runID
         self.remoteID = remoteID
+        self.folder = folder
         self.state = state
         self.outputFiles = outputFiles
     }

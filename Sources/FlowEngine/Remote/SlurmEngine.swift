@@ -124,6 +124,28 @@ public struct SlurmEngine: RemoteEngine {
         _ = try? await ChildProcess.output(of: ProcessSpec(executable: scancel, arguments: ids))
     }
 
+    /// Reads what the job left in the shared run folder: its logs, its exit
+    /// file (`<logs>.exit`) and its outputs.
+    public func fetch(_ handle: RemoteHandle, logs: StepLogPaths, from offsets: (stdout: off_t, stderr: off_t),
+                      keep: Int) async -> RemoteResult {
+        var exit: RemoteResult.ExitRecord?
+        if let text = try? String(contentsOfFile: Self.exitFile(logs), encoding: .utf8) {
+            let fields = text.split(whereSeparator: \.isWhitespace)
+            if fields.count == 2, let command = Int(fields[0]), let status = Int32(fields[1]) {
+                exit = RemoteResult.ExitRecord(command: command, status: status)
+            }
+        }
+        let missing = handle.outputFiles.filter { output in
+            !FileManager.default.fileExists(atPath: handle.folder + "/" + (output.hasSuffix("/") ? String(output.dropLast()) : output))
+        }
+        return RemoteResult(stdout: StepOutput.tail(of: logs.stdout, from: offsets.stdout, keep: keep),
+                            stderr: StepOutput.tail(of: logs.stderr, from: offsets.stderr, keep: keep),
+                            exit: exit, missingOutputs: missing)
+    }
+
+    /// Where a job records how it ended: `<logs>.exit`, "<command> <status>".
+    static func exitFile(_ logs: StepLogPaths) -> String { logs.base + ".exit" }
+
     public func stopNow(_ ids: [String]) {
         guard let scancel = try? Self.command("scancel"), !ids.isEmpty else { return }
         _ = try? ChildProcess.runCapturing(ProcessSpec(executable: scancel, arguments: ids), grace: .seconds(1)) { false }

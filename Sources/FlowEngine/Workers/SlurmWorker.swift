@@ -30,7 +30,7 @@ public struct SlurmWorker: Sendable {
         }
         let cluster = worker.cluster ?? ClusterOptions()
         let monitor = RemoteMonitor.shared(engine, interval: .milliseconds(Int(cluster.pollInterval * 1000)))
-        let exitFile = context.logs.base + ".exit"
+        let exitFile = SlurmEngine.exitFile(context.logs)
         let start = (StepOutput.size(of: context.logs.stdout), StepOutput.size(of: context.logs.stderr))
         let id: String
         if let adopted = context.adopted {
@@ -63,24 +63,18 @@ public struct SlurmWorker: Sendable {
             }
         }
         context.submitted?(id)
+        var handle = RemoteHandle(runID: context.runID, remoteID: id, folder: context.folder.path,
+                                  outputFiles: step.info.outputs.map { (try? context.variables.substitute($0)) ?? $0 })
         context.stop.onStop { monitor.stop(id) }
-        let end = await monitor.wait(for: id)
+        handle.state = await monitor.wait(for: id)
         context.stop.clear()
-        let stdout = StepOutput.tail(of: context.logs.stdout, from: context.adopted == nil ? start.0 : 0, keep: keep)
-        let stderr = StepOutput.tail(of: context.logs.stderr, from: context.adopted == nil ? start.1 : 0, keep: keep)
-        var result = Self.result(of: end, job: id, exit: Self.exitStatus(exitFile), commands: commands, info: step.info)
-        result.stdout = stdout
-        result.stderr = stderr
+        // A job followed again after a restart wrote its logs from the start.
+        let fetched = await engine.fetch(handle, logs: context.logs, from: context.adopted == nil ? start : (0, 0), keep: keep)
+        var result = Self.result(of: handle.state, job: id, exit: fetched.exit.map { ($0.command, $0.status) },
+                                 commands: commands, info: step.info)
+        result.stdout = fetched.stdout
+        result.stderr = fetched.stderr
         return result
-    }
-
-    /// What the job's exit file says: the 1-based command that failed (0:
-    /// none) and its status.
-    static func exitStatus(_ path: String) -> (command: Int, status: Int32)? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        let fields = text.split(whereSeparator: \.isWhitespace)
-        guard fields.count == 2, let command = Int(fields[0]), let status = Int32(fields[1]) else { return nil }
-        return (command, status)
     }
 
     /// The step's result from the job's end state and its exit file.
