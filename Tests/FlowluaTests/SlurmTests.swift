@@ -85,6 +85,17 @@ struct SlurmTests {
         #expect(try queued(id).isEmpty, "the dependent job was canceled, not left pending")
     }
 
+    @Test func aJobOverItsMemoryEndsOutOfMemory() async throws {
+        let space = try workspace(#"""
+                container "hog" { worker = "hpc", memory = "64M",
+                                  commands = { "python3 -c 'x = bytearray(400 * 1024 * 1024); print(len(x))'" } },
+            """#)
+        let outcome = try await space.run(["flow.lua", "-q"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("ran out of memory (OUT_OF_MEMORY): it used more than its memory of 64M"),
+                Comment(rawValue: outcome.stderr))
+    }
+
     @Test(.timeLimit(.minutes(4)))
     func aJobPastItsTimeLimitShowsAsATimeout() async throws {
         let space = try workspace("""
