@@ -1,7 +1,8 @@
 import GRDB
 import GRDBSQLite
 
-/// A statement prepared once per batch and run through SQLite's C API.
+/// A statement prepared once per connection (GRDB's statement cache) and
+/// run through SQLite's C API.
 ///
 /// For per-step statements only (a new run's step rows, the recorder's
 /// updates): binding through GRDB's `StatementArguments` cost several times
@@ -12,7 +13,8 @@ struct BoundStatement: ~Copyable {
     private var index: Int32 = 0
 
     init(_ db: Database, _ sql: String) throws {
-        statement = try db.makeStatement(sql: sql)
+        // Reset and cleared after each run, so a cached statement is as good as new.
+        statement = try db.cachedStatement(sql: sql)
     }
 
     /// Binds the next parameter.

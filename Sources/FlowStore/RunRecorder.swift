@@ -278,10 +278,16 @@ public final class RunRecorder: @unchecked Sendable {
         }, rest: { $0.bind(runID) })
     }
 
+    /// An entry whose key is known already (the same step run again) is
+    /// updated where it is: its row and index entry stay, so a run that
+    /// repeats an earlier one writes the cache's pages in order rather than
+    /// the key index's at random.
     private func writeCache(_ entries: [(CacheEntry, Double)], in db: Database) throws {
         try BoundStatement.inChunks(entries.count, of: 64, in: db, sql: { n in
-            "INSERT OR REPLACE INTO cache (key, runId, step, folder, outputs, changes, createdAt) VALUES "
+            "INSERT INTO cache (key, runId, step, folder, outputs, changes, createdAt) VALUES "
                 + BoundStatement.values("(?, ?, ?, ?, ?, ?, ?)", n)
+                + " ON CONFLICT (key) DO UPDATE SET runId = excluded.runId, step = excluded.step, folder = excluded.folder,"
+                + " outputs = excluded.outputs, changes = excluded.changes, createdAt = excluded.createdAt"
         }, row: { statement, i in
             let (entry, at) = entries[i]
             statement.bind(CacheKey.bytes(entry.key))
