@@ -99,12 +99,8 @@ public actor ScriptHost: CodeExecutor {
                 .first?.functionValue
             else { throw ScriptError("flowlua.runtime: run_step is missing") }
             return State(lua: lua, session: session, runStep: runStep, setScriptDirectory: setter)
-        } catch let error as LuaError {
-            throw ScriptError(error)
-        } catch let error as ScriptError {
-            throw error
         } catch {
-            throw ScriptError(String(describing: error))
+            throw ScriptError.from(error)
         }
     }
 
@@ -136,12 +132,8 @@ public actor ScriptHost: CodeExecutor {
             let workflow = try loader.workflow(from: root, steps: taken.count > 1 ? taken[1] : .nil,
                                                step: taken.count > 2 ? taken[2].functionValue : nil)
             return (workflow, loader.functions)
-        } catch let error as LuaError {
-            throw ScriptError(error)
-        } catch let error as ScriptError {
-            throw error
         } catch {
-            throw ScriptError(String(describing: error))
+            throw ScriptError.from(error)
         }
     }
 
@@ -309,6 +301,17 @@ public actor ScriptHost: CodeExecutor {
 
     private static func read(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+}
+
+extension ScriptError {
+    /// Any error met loading a script, as the `ScriptError` to report.
+    static func from(_ error: any Error) -> ScriptError {
+        switch error {
+        case let error as ScriptError: error
+        case let error as LuaError: ScriptError(error)
+        default: ScriptError(String(describing: error))
+        }
     }
 }
 
