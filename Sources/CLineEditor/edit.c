@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -74,6 +75,10 @@ void flowlua_edit_catch_interrupts(int notify) {
     action.sa_flags = 0;  /* no SA_RESTART: a blocking read returns EINTR */
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
+    sigset_t set;  /* a parent may have left it blocked */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int flowlua_edit_take_interrupts(void) {
@@ -84,12 +89,13 @@ int flowlua_edit_take_interrupts(void) {
 
 /* libedit's reader retries a read that a signal interrupted; this one
    waits for a key or an interrupt, and ends the line (-1) on the latter.
-   It decodes UTF-8 itself: libedit takes what it returns as a character. */
-static int getkey(FILE *in) {
-    int fd = fileno(in);
-    unsigned char bytes[4];
-    int have = 0, need = 1;
-    while (have < need) {
+   It decodes UTF-8 itself: libedit takes what it returns as a character.
+   A byte that breaks a sequence is kept for the next call. */
+static int pending = -1;
+
+static int getbyte(int fd) {
+    if (pending >= 0) { int b = pending; pending = -1; return b; }
+    for (;;) {
         struct pollfd p[2] = {{fd, POLLIN, 0}, {wake[0], POLLIN, 0}};
         if (poll(p, wake[0] >= 0 ? 2 : 1, -1) < 0) {
             if (errno == EINTR) continue;
@@ -97,19 +103,25 @@ static int getkey(FILE *in) {
         }
         if (wake[0] >= 0 && (p[1].revents & POLLIN)) return -1;
         if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        ssize_t r = read(fd, bytes + have, 1);
+        unsigned char b;
+        ssize_t r = read(fd, &b, 1);
         if (r < 0 && errno == EINTR) continue;
-        if (r != 1) return -1;
-        if (have++ == 0) {
-            unsigned char b = bytes[0];
-            need = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 1;
-        } else if ((bytes[have - 1] & 0xC0) != 0x80) {
-            return 0xFFFD;  /* not UTF-8 */
-        }
+        return r == 1 ? b : -1;
     }
-    if (need == 1) return bytes[0];
-    int c = bytes[0] & (0x7F >> need);
-    for (int i = 1; i < need; i++) c = (c << 6) | (bytes[i] & 0x3F);
+}
+
+static int getkey(FILE *in) {
+    int fd = fileno(in), b = getbyte(fd);
+    if (b < 0x80) return b;  /* ASCII, or -1 */
+    int need = (b >> 5) == 6 ? 1 : (b >> 4) == 14 ? 2 : (b >> 3) == 30 ? 3 : -1;
+    if (need < 0) return 0xFFFD;  /* not a lead byte */
+    int c = b & (0x3F >> need);
+    while (need-- > 0) {
+        int next = getbyte(fd);
+        if (next < 0) return -1;
+        if ((next & 0xC0) != 0x80) { pending = next; return 0xFFFD; }
+        c = (c << 6) | (next & 0x3F);
+    }
     return c;
 }
 

@@ -72,11 +72,23 @@ public actor ScriptHost: CodeExecutor {
 
     /// Evaluates another script in this host's Lua state, for the console:
     /// its globals stay, and its step functions run here like the first's.
-    public func load(script path: String) throws(ScriptError) -> Workflow {
-        let (workflow, loaded) = try Self.evaluate(path, in: lua, setScriptDirectory: setScriptDirectory,
-                                                   firstID: (functions.keys.max() ?? 0) + 1)
-        functions.merge(loaded) { $1 }
-        return workflow
+    /// A stop of `stop` interrupts a script that runs on and on.
+    public func load(script path: String, stop: StopHandle? = nil) throws(ScriptError) -> Workflow {
+        calls += 1
+        let (call, gate) = (calls, gate)
+        gate.begin(call)
+        defer { gate.end() }
+        stop?.onStop { gate.interrupt(call) }
+        defer { stop?.clear() }
+        do {
+            let (workflow, loaded) = try Self.evaluate(path, in: lua, setScriptDirectory: setScriptDirectory,
+                                                       firstID: (functions.keys.max() ?? 0) + 1)
+            functions.merge(loaded) { $1 }
+            return workflow
+        } catch {
+            if lua.interrupter.isRequested { throw ScriptError("\(path): interrupted") }
+            throw error
+        }
     }
 
     /// A Lua state with the stdlib and the host's functions in it.

@@ -86,8 +86,11 @@ enum Schema {
                 t.column("createdAt", .double).notNull()
             }
             try db.create(index: "cache_on_runId", on: "cache", columns: ["runId"])
-            // The step row no longer repeats its cache key.
-            try db.alter(table: "step") { t in t.drop(column: "cacheKey") }
+            // The step row no longer repeats its cache key (databases of
+            // development builds never had the column).
+            if try db.columns(in: "step").contains(where: { $0.name == "cacheKey" }) {
+                try db.alter(table: "step") { t in t.drop(column: "cacheKey") }
+            }
         }
         migrator.registerMigration("v3: the remote job of a step") { db in
             // The job a cluster runs for the step (a Slurm job id), so that a

@@ -63,6 +63,18 @@ extension Flowlua {
             for (index, step) in plan.workflow.steps.enumerated() where plan.workers[index].isRemote {
                 if let job = jobs[step.name] { remote[index] = job }
             }
+            // A job is followed only if what it waits for succeeded or is followed too:
+            // one waiting on a step that runs again would wait on the old job.
+            var dropped = true
+            while dropped {
+                dropped = false
+                for index in remote.keys where !plan.dependencies[index].allSatisfy({ completed.contains($0) || remote[$0] != nil }) {
+                    remote[index] = nil
+                    dropped = true
+                }
+            }
+            let stale = Set(jobs.values).subtracting(remote.values)
+            if !stale.isEmpty { SlurmEngine().stopNow(stale.sorted()) }
             if !quiet {
                 let followed = remote.isEmpty ? "" : ", \(remote.count) cluster job\(remote.count == 1 ? "" : "s") followed again"
                 FileHandle.standardError.write(Data(

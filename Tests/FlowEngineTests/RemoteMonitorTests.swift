@@ -90,7 +90,9 @@ struct SlurmEngineTests {
             7|NODE_FAIL|None
             8|COMPLETING|None
             9|PREEMPTED|None
+            10|PENDING|PartitionConfig
             """)
+        #expect(states["10"] == .unrunnable(reason: "PartitionConfig"), "a job that would wait for ever")
         #expect(states["32"] == .completed)
         #expect(states["33"] == .failed(reason: "NonZeroExitCode"))
         #expect(states["34"] == .outOfMemory)

@@ -114,6 +114,13 @@ struct ConsoleTests {
         #expect(outcome.stderr.contains("run ") && outcome.stderr.contains("success in"))
     }
 
+    @Test func pipedInputEndingInsideAChunkIsAnError() async throws {
+        let outcome = try await console("print('before')\nfunction unfinished(\n", in: try scratch())
+        #expect(outcome.stdout == "before\n")
+        #expect(outcome.stderr.contains("the input ended inside an unfinished chunk"))
+        #expect(outcome.status == 1)
+    }
+
     @Test func aBrokenScriptGivenWithDashIIsAnError() async throws {
         let folder = try scratch()
         try "workflow { name = 'x', steps = { container 'a' { commands = { 1 } } } }"
@@ -237,6 +244,14 @@ struct ConsoleTests {
         try await terminal.wait(for: "interrupted", timeout: .seconds(5))
         try await terminal.enter("'alive'")
         try await terminal.wait(for: "\"alive\"")
+        // A script that never ends while it loads is interrupted too.
+        try "while true do end".write(to: folder.appending(path: "loop.lua"), atomically: true, encoding: .utf8)
+        try await terminal.enter(":load loop.lua")
+        try await Task.sleep(for: .milliseconds(300))
+        try await terminal.press("C-c")
+        try await terminal.wait(for: "loop.lua: interrupted", timeout: .seconds(5))
+        try await terminal.enter("'still alive'")
+        try await terminal.wait(for: "\"still alive\"")
     }
 }
 

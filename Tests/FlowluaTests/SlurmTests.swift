@@ -85,6 +85,21 @@ struct SlurmTests {
         #expect(try queued(id).isEmpty, "the dependent job was canceled, not left pending")
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aJobTheClusterCannotTakeFailsItsStepAtOnce() async throws {
+        // More cores than this machine has: the cluster's business, not --cpus's.
+        let space = try workspace("""
+                container "big" { worker = "hpc", cpus = 512, commands = { "true" } },
+            """)
+        let outcome = try await space.run(["flow.lua", "-q"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("sbatch refused the job") || outcome.stderr.contains("Slurm cannot start job"),
+                Comment(rawValue: outcome.stderr))
+        let id = try #require(try await space.runIDs().first)
+        #expect(try queued(id).isEmpty, "the job does not wait in the queue for ever")
+        #expect(!outcome.stderr.contains("--cpus"), "local limits do not apply to cluster steps")
+    }
+
     @Test func aJobOverItsMemoryEndsOutOfMemory() async throws {
         let space = try workspace(#"""
                 container "hog" { worker = "hpc", memory = "64M",

@@ -1,3 +1,4 @@
+import FlowEngine
 import Foundation
 import Testing
 
@@ -15,13 +16,16 @@ final class Terminal: Sendable {
         let assignments = environment.map { "\($0.key)=\(Self.quote($0.value))" }.joined(separator: " ")
         let command = "cd \(Self.quote(directory.path)) && env \(assignments) \(arguments.map(Self.quote).joined(separator: " "));"
             + " echo \"[exited $?]\"; sleep 600"
-        // The server outlives this call: it must not keep open the pipes of
-        // other tests' processes, which would never see their end then.
-        let closeInherited = #"for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$0" "$@""#
-        let started = try executeBlocking("/bin/bash", ["-c", closeInherited, Self.tmux, "-S", socket, "-f", "/dev/null",
-                                                        "new-session", "-d", "-x", "120", "-y", "50", command])
-        guard started.status == 0 else {
-            throw TerminalError("tmux new-session failed: \(started.stderr)")
+        // The server outlives this call. Started as flowlua starts a step, it
+        // keeps no pipe of another test's process open (which would never see
+        // its end then) and blocks no signal (the test runner's threads block
+        // SIGTERM, and tmux's kill-server is a SIGTERM to itself).
+        let started = try ChildProcess.spawn(ProcessSpec(
+            executable: Self.tmux,
+            arguments: ["-S", socket, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "50", command]))
+        guard let end = started.wait(timeout: .seconds(10)), end.succeeded else {
+            started.signalGroup(SIGKILL)
+            throw TerminalError("tmux new-session did not start a session")
         }
     }
 
@@ -94,9 +98,12 @@ final class Terminal: Sendable {
         try await wait("'\(text)' \(count) time(s)", timeout: timeout) { $0.components(separatedBy: text).count - 1 >= count }
     }
 
-    /// Ends the session and its server.
+    /// Ends the session and its server, and whatever still runs in it.
     func close() {
+        let server = (try? executeBlocking(Self.tmux, ["-S", socket, "display-message", "-p", "#{pid}"]))
+            .flatMap { pid_t($0.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
         _ = try? executeBlocking(Self.tmux, ["-S", socket, "kill-server"])
+        if let server, server > 1 { kill(server, SIGKILL) }
         try? FileManager.default.removeItem(atPath: socket)
     }
 

@@ -140,7 +140,7 @@ local function quote(s)
   return (string.format("%q", s):gsub("\\\n", "\\n"))
 end
 
-local width = 78
+local width, deepest = 78, 24
 
 local function show(value, indent, open)
   local t = type(value)
@@ -149,6 +149,8 @@ local function show(value, indent, open)
   local mt = getmetatable(value)
   if mt and mt.__tostring then return tostring(value) end
   if open[value] then return "<cycle: " .. tostring(value) .. ">" end
+  -- A table shared many times over is shown again on each path: not past this depth.
+  if #indent >= 2 * deepest then return "{...}" end
   open[value] = true
   local inner = indent .. "  "
   local items, n = {}, #value

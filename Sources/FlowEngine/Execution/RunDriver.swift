@@ -126,6 +126,9 @@ public actor RunDriver {
     private var notRunBecause: [Int: String] = [:]
     /// Jobs an earlier process submitted, to follow again (a restart).
     private var adoptable: [Int: String]
+    /// Released steps whose job ended before a step they wait for did: how
+    /// they came out is decided once those end.
+    private var held: [Int: (result: ExecResult, changes: [String: Value?], submitted: Date?)] = [:]
 
     /// - Parameter carryover: what a run continued in its own folder keeps
     ///   from before (`flowlua restart`): the steps that succeeded, which do
@@ -267,11 +270,13 @@ public actor RunDriver {
     /// A remote step's job was submitted: its remote dependents whose other
     /// dependencies are done or submitted too go to the cluster now, to
     /// start when it has them succeed (`afterok`), without a poll between.
-    private func submitted(_ index: Int, attempt: Int, _ id: String) {
+    private func submitted(_ index: Int, attempt: Int, _ id: String, adopted: Bool) {
         guard attempt == attempts[index], running.contains(index) else { return }
         remoteIDs[index] = (id, Date())
         observe(.stepSubmitted(step: plan.workflow.steps[index].name, index: index, remoteID: id))
-        guard !canceling else { return }
+        // A job followed again may have ended long ago, and Slurm forgets
+        // ended jobs: nothing new waits on it through the cluster.
+        guard !canceling, !adopted else { return }
         for dependent in schedule.dependents[index] where plan.workers[dependent].isRemote && schedule.status[dependent] == .pending {
             let waitsOnJobs = plan.dependencies[dependent].allSatisfy { dependency in
                 switch schedule.status[dependency] {
@@ -352,7 +357,8 @@ public actor RunDriver {
             // The cluster holds the job until the jobs of unfinished dependencies succeed.
             context.after = plan.dependencies[index].compactMap { schedule.status[$0] == .running ? remoteIDs[$0]?.id : nil }
             if attempt == 1 { context.adopted = adoptable.removeValue(forKey: index) }
-            context.submitted = { id in Task { await self.submitted(index, attempt: attempt, id) } }
+            let adopted = context.adopted != nil
+            context.submitted = { id in Task { await self.submitted(index, attempt: attempt, id, adopted: adopted) } }
         }
         let onStart = attempt == 1 ? step.info.callbacks.onStart : nil
         let snapshot = onStart.map { _ in StepSnapshot(name: step.name, status: .running, attempt: attempt) }
@@ -414,7 +420,7 @@ public actor RunDriver {
     }
 
     private func ended(_ index: Int, _ result: ExecResult, changes: [String: Value?]) {
-        guard let folder else { return }
+        guard folder != nil else { return }
         running.remove(index)
         stops[index] = nil
         timers.removeValue(forKey: index)?.cancel()
@@ -425,17 +431,57 @@ public actor RunDriver {
         }
         let submitted = remoteIDs.removeValue(forKey: index)
         if released.contains(index) {
-            // A released step that failed because a step it waits for did never ran.
-            let failedDependency = plan.dependencies[index].first { [.error, .notRun, .canceled].contains(schedule.status[$0]) }
-            if let reason = notRunBecause.removeValue(forKey: index)
-                ?? (result.succeeded ? nil : failedDependency.map { "not run: depends on '\(plan.workflow.steps[$0].name)', which failed" }) {
+            if let reason = notRunBecause.removeValue(forKey: index) {
                 released.remove(index)
                 closeNotRun(index, result: result, reason: reason)
                 return
             }
-            // It did start once the cluster had what it waited for.
-            if states[index].status == .pending { try? states[index].move(to: .running, at: submitted?.at ?? Date()) }
+            // Its job may end first (sbatch refused the dependency, or one
+            // poll saw both end): the steps it waits for decide.
+            if plan.dependencies[index].contains(where: { schedule.status[$0] == .running }) {
+                held[index] = (result, changes, submitted?.at)
+                return
+            }
+            settle(index, result, changes: changes, submitted: submitted?.at)
+            return
         }
+        conclude(index, result, changes: changes)
+    }
+
+    /// Ends a released step whose dependencies have all ended: not run if
+    /// one did not succeed, else as its own result says (from here on an
+    /// ordinary step: a retry waits on nothing).
+    private func settle(_ index: Int, _ result: ExecResult, changes: [String: Value?], submitted: Date?) {
+        released.remove(index)
+        if let failed = plan.dependencies[index].first(where: { schedule.status[$0] != .success }) {
+            if canceling {
+                close(index, as: .canceled, result: result, reason: "canceled")
+            } else {
+                closeNotRun(index, result: result, reason: "not run: depends on '\(plan.workflow.steps[failed].name)', which failed")
+            }
+            return
+        }
+        // It did start once the cluster had what it waited for.
+        if states[index].status == .pending { try? states[index].move(to: .running, at: submitted ?? Date()) }
+        conclude(index, result, changes: changes, wasReleased: true)
+    }
+
+    /// Held steps downstream of `index`, which has ended, that can be settled now.
+    private func settleHeld(after index: Int) {
+        for dependent in schedule.dependents[index] {
+            guard let end = held[dependent],
+                  !plan.dependencies[dependent].contains(where: { schedule.status[$0] == .running })
+            else { continue }
+            held[dependent] = nil
+            settle(dependent, end.result, changes: end.changes, submitted: end.submitted)
+        }
+    }
+
+    /// How an attempt that ended counts: success (its outputs there), a
+    /// retry, a failure or a cancel.
+    private func conclude(_ index: Int, _ result: ExecResult, changes: [String: Value?], wasReleased: Bool = false) {
+        guard let folder else { return }
+        let step = plan.workflow.steps[index]
         var result = result
         if timedOut.contains(index), let timeout = step.info.timeout {
             result.error = "timed out after \(Self.seconds(timeout))"
@@ -454,9 +500,16 @@ public actor RunDriver {
                 for (name, value) in changes { vars[name] = value }
                 observe(.varsChanged(vars))
             }
-            if let cache = options.cache, let launch = launched.removeValue(forKey: index) {
-                cache.remember(launch.step, inputs: launch.inputs, key: launch.key, changes: changes,
-                               in: folder)
+            if let cache = options.cache {
+                // A released step was submitted before its inputs existed: its key is taken now.
+                var launch = launched.removeValue(forKey: index)
+                if launch == nil, wasReleased {
+                    let resolved = plan.resolve(index, vars: vars, folder: folder)
+                    launch = (resolved, resolved.inputs.isEmpty ? [:] : cache.hashInputs(of: resolved, in: folder), nil)
+                }
+                if let launch {
+                    cache.remember(launch.step, inputs: launch.inputs, key: launch.key, changes: changes, in: folder)
+                }
             }
             close(index, as: .success, result: result)
         } else if canceling {
@@ -486,6 +539,7 @@ public actor RunDriver {
         results[index] = result
         let blocked = schedule.finish(index, as: status)
         if status == .error { stopReleased(after: index, reason: "not run: depends on '\(step.name)', which failed") }
+        settleHeld(after: index)
         if let run = cachedFrom[index] {
             observe(.stepCached(step: step.name, index: index, from: run))
         } else {
@@ -525,6 +579,7 @@ public actor RunDriver {
         observe(.stepNotRun(step: plan.workflow.steps[index].name, index: index, status: .notRun, reason: reason))
         for dependent in blocked { markNotRun(dependent, as: .notRun, reason: reason) }
         stopReleased(after: index, reason: reason)
+        settleHeld(after: index)
     }
 
     private func markNotRun(_ index: Int, as status: Status, reason: String) {
@@ -545,6 +600,8 @@ public actor RunDriver {
             for index in schedule.closePending(reason: reason) { markNotRun(index, as: .notRun, reason: reason) }
         }
         for task in callbacks { await task.value }
+        // Jobs of an earlier process that this run did not follow again.
+        if !adoptable.isEmpty { await SlurmEngine().stop(adoptable.values.sorted()) }
         let final: Status = canceling ? .canceled : failed != nil ? .error : .success
         let error = failed.flatMap { results[$0]?.error }
         try? run.move(to: final, message: canceling ? "canceled" : error)
@@ -570,7 +627,8 @@ public actor RunDriver {
     // MARK: Helpers
 
     private func checkCapacity() throws(PlanError) {
-        for (index, step) in plan.workflow.steps.enumerated() {
+        // A cluster's steps are the cluster's to fit.
+        for (index, step) in plan.workflow.steps.enumerated() where !plan.workers[index].isRemote {
             let needs = Resources(step.info)
             if needs.cpus > options.capacity.cpus {
                 throw PlanError.at(step, index, "cpus: needs \(Self.number(needs.cpus)), but only "

@@ -111,6 +111,9 @@ public enum RemoteState: Sendable, Hashable {
     case other(state: String, reason: String)
     /// The engine no longer knows the job.
     case vanished
+    /// Queued for a reason that can never go away (more than the partition
+    /// has, an account it does not know): it would wait for ever.
+    case unrunnable(reason: String)
 
     /// Whether the job may still run.
     public var isActive: Bool {

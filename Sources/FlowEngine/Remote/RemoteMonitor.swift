@@ -97,8 +97,13 @@ public final class RemoteMonitor: Sendable {
                 let gone = state.withLock { state -> [(String, [CheckedContinuation<RemoteState, Never>])] in
                     state.failures += 1
                     guard state.failures >= Self.failureLimit else { return [] }
-                    defer { state.waiters.removeAll() }
-                    return Array(state.waiters)
+                    // Given up on: told so, and stopped if the engine comes back.
+                    let waiters = Array(state.waiters)
+                    state.failures = 0
+                    state.waiters.removeAll()
+                    state.missing.removeAll()
+                    state.stopping.formUnion(waiters.map(\.0))
+                    return waiters
                 }
                 for (_, waiters) in gone {
                     for waiter in waiters { waiter.resume(returning: .other(state: "UNKNOWN", reason: error.description)) }

@@ -101,9 +101,17 @@ public struct SlurmEngine: RemoteEngine {
         return states
     }
 
+    /// Reasons a pending job gives that no change of the cluster's load will
+    /// clear: the job asks for what its partition or account cannot give.
+    static let hopeless: Set<String> = [
+        "PartitionConfig", "PartitionNodeLimit", "PartitionTimeLimit", "BadConstraints", "InvalidAccount", "InvalidQOS",
+        "DependencyNeverSatisfied",
+    ]
+
     /// Slurm's job states (squeue's long names) as remote states.
     static func state(_ name: String, reason: String) -> RemoteState {
-        switch name {
+        if name == "PENDING", hopeless.contains(reason) { return .unrunnable(reason: reason) }
+        return switch name {
         case "PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SUSPENDED", "STOPPED",
              "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD", "SPECIAL_EXIT":
             .pending(reason: reason)

@@ -28,6 +28,11 @@ public struct SlurmWorker: Sendable {
                 return ExecResult(exitCode: nil, error: "commands[\(i + 1)]: \(error)")
             }
         }
+        // The batch script exports them: each must be a shell variable name.
+        if let bad = context.environment.keys.sorted().first(where: { !Self.isShellName($0) }) {
+            return ExecResult(exitCode: nil, error: "env: '\(bad)' is not a shell variable name, which a batch job's environment needs")
+        }
+        if context.stop.isStopped { return ExecResult(exitCode: nil, error: "stopped before it was submitted") }
         let cluster = worker.cluster ?? ClusterOptions()
         let monitor = RemoteMonitor.shared(engine, interval: .milliseconds(Int(cluster.pollInterval * 1000)))
         let exitFile = SlurmEngine.exitFile(context.logs)
@@ -68,6 +73,7 @@ public struct SlurmWorker: Sendable {
         context.stop.onStop { monitor.stop(id) }
         handle.state = await monitor.wait(for: id)
         context.stop.clear()
+        if case .unrunnable = handle.state { await engine.stop([id]) }  // it would wait in the queue for ever
         // A job followed again after a restart wrote its logs from the start.
         let fetched = await engine.fetch(handle, logs: context.logs, from: context.adopted == nil ? start : (0, 0), keep: keep)
         var result = Self.result(of: handle.state, job: id, exit: fetched.exit.map { ($0.command, $0.status) },
@@ -108,6 +114,9 @@ public struct SlurmWorker: Sendable {
             return ExecResult(exitCode: nil, error: "the node running Slurm job \(id) failed (NODE_FAIL)")
         case .other(let state, let reason):
             return ExecResult(exitCode: nil, error: "Slurm job \(id) ended \(state)" + (reason.isEmpty ? "" : " (\(reason))"))
+        case .unrunnable(let reason):
+            return ExecResult(exitCode: nil, error: "Slurm cannot start job \(id) as asked (\(reason)): "
+                + "it asks for more than its partition or account allows; it was canceled")
         case .vanished:
             if let exit { return exit.command > 0 ? failedCommand(exit) : ExecResult(exitCode: 0) }
             return ExecResult(exitCode: nil, error: "Slurm no longer knows job \(id), and it left no exit status")
@@ -121,7 +130,8 @@ public struct SlurmWorker: Sendable {
     /// failing one ending the job; the exit file says how it ended.
     static func script(_ commands: [String], context: StepContext, exitFile: String, info: StepInfo,
                        container: (client: String, network: String, image: String)?) -> String {
-        var lines = ["#!/bin/sh", "# flowlua: step '\(context.stepName)' of run \(context.runID), attempt \(context.attempt)"]
+        let name = context.stepName.map { $0.isNewline ? " " : String($0) }.joined()
+        var lines = ["#!/bin/sh", "# flowlua: step '\(name)' of run \(context.runID), attempt \(context.attempt)"]
         for (name, value) in context.environment.sorted(by: { $0.key < $1.key }) {
             lines.append("export \(name)=\(quote(value))")
         }
@@ -129,8 +139,8 @@ public struct SlurmWorker: Sendable {
         if let container {
             // The container belongs to dockerd, not to the job: a cancel or a
             // time limit must remove it.
-            lines.append("container=")
-            lines.append(#"trap '[ -n "$container" ] && \#(quote(container.client)) rm -f "$container" >/dev/null 2>&1; exit 143' TERM INT"#)
+            lines.append("docker=\(quote(container.client)) container=")
+            lines.append(#"trap '[ -n "$container" ] && "$docker" rm -f "$container" >/dev/null 2>&1; exit 143' TERM INT"#)
         }
         let options = container.map { Docker.options(context, network: $0.network, info: info) } ?? []
         for (i, command) in commands.enumerated() {
@@ -148,6 +158,13 @@ public struct SlurmWorker: Sendable {
         }
         lines.append("echo \"0 0\" > \"$exitfile\"")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func isShellName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else {
+            return false
+        }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
     static func quote(_ text: String) -> String {

@@ -44,10 +44,15 @@ final class Console {
         var chunk: [String] = []
         while true {
             fflush(nil)
-            let input = read(prompt: chunk.isEmpty ? "> " : ">> ")
+            let input = await read(prompt: chunk.isEmpty ? "> " : ">> ")
             switch input {
             case .end:
                 if interactive { print("") }
+                if !chunk.isEmpty {
+                    failed = true
+                    fflush(nil)
+                    FileHandle.standardError.write(Data("stdin: the input ended inside an unfinished chunk\n".utf8))
+                }
                 return failed && !interactive ? 1 : 0
             case .interrupted:
                 if !interactive { return Interrupts.exitCode(for: SIGINT) }
@@ -79,13 +84,25 @@ final class Console {
 
     private static var luaVersion: String { "Lua 5.4" }
 
-    private func read(prompt: String) -> LineEditor.Input {
-        if let editor { return editor.read(prompt: prompt) }
-        _ = interrupts.takeInterrupt()
-        guard let line = readLine(strippingNewline: true) else {
-            return interrupts.takeInterrupt() ? .interrupted : .end
+    /// Reads a line on a thread of its own: the read blocks, and Tab's
+    /// completion waits there for the Lua state's thread, so neither may hold
+    /// one of the cooperative pool's few threads.
+    private func read(prompt: String) async -> LineEditor.Input {
+        let (editor, interrupts) = (UncheckedBox(editor), interrupts)
+        return await withCheckedContinuation { continuation in
+            Thread {
+                if let editor = editor.value {
+                    continuation.resume(returning: editor.read(prompt: prompt))
+                    return
+                }
+                _ = interrupts.takeInterrupt()
+                guard let line = readLine(strippingNewline: true) else {
+                    continuation.resume(returning: interrupts.takeInterrupt() ? .interrupted : .end)
+                    return
+                }
+                continuation.resume(returning: .line(line))
+            }.start()
         }
-        return .line(line)
     }
 
     // MARK: Lua
@@ -129,7 +146,7 @@ final class Console {
         do throws(ConsoleFailure) {
             switch request.operation {
             case "load":
-                let workflow = try await bench.load(try string(0, "a script path"))
+                let workflow = try await loadInterruptibly(try string(0, "a script path"))
                 return .success(.string(workflow.name))
             case "steps":
                 return .success(.list(try bench.steps()))
@@ -160,6 +177,15 @@ final class Console {
         }
     }
 
+    /// Loads a script with Ctrl-C interrupting it (a script that loops).
+    private func loadInterruptibly(_ path: String) async throws(ConsoleFailure) -> Workflow {
+        let stop = StopHandle()
+        let result: Result<Workflow, ConsoleFailure> = await interrupts.during(.evaluating(stop)) {
+            do throws(ConsoleFailure) { return .success(try await bench.load(path, stop: stop)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     // MARK: Commands
 
     private enum Outcome { case next, quit }
@@ -176,7 +202,7 @@ final class Console {
                 print(Self.help)
             case ":load", ":l":
                 guard !argument.isEmpty else { throw ConsoleFailure(":load needs a script: :load workflow.lua") }
-                let workflow = try await bench.load(argument)
+                let workflow = try await loadInterruptibly(argument)
                 print("workflow '\(workflow.name)': \(workflow.steps.count) step\(workflow.steps.count == 1 ? "" : "s") (:steps)")
             case ":steps":
                 print(try bench.stepsText())
@@ -283,4 +309,11 @@ final class Console {
         done.wait()
         return found.withLock { $0 }
     }
+}
+
+/// Lends a value that is used on one thread at a time to another thread
+/// (the line editor, to the thread that reads the next line).
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -32,6 +32,7 @@ final class ConsoleInterrupts: Sendable {
         let (readEnd, writeEnd) = (fds[0], fds[1])
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFL, fcntl(writeEnd, F_GETFL) | O_NONBLOCK)  // written from a signal handler
         flowlua_edit_catch_interrupts(writeEnd)
         let thread = Thread { [self] in
             var byte: UInt8 = 0
@@ -67,7 +68,10 @@ final class ConsoleInterrupts: Sendable {
                 return { stop.stop() }
             case .running(let driver):
                 if state.canceled {
-                    return { ChildProcess.signalAllGroups(SIGKILL) }
+                    return {
+                        ChildProcess.signalAllGroups(SIGKILL)
+                        RemoteMonitor.stopEverythingNow()
+                    }
                 }
                 state.canceled = true
                 return { driver.cancel() }

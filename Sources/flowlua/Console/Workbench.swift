@@ -49,10 +49,10 @@ final class Workbench {
     /// Loads the script at `path` in place of the workflow loaded before;
     /// what steps did in the scratch folder stays.
     @discardableResult
-    func load(_ path: String) async throws(ConsoleFailure) -> Workflow {
+    func load(_ path: String, stop: StopHandle? = nil) async throws(ConsoleFailure) -> Workflow {
         guard FileManager.default.fileExists(atPath: path) else { throw ConsoleFailure("cannot open \(path): no such file") }
         let loaded: Workflow
-        do { loaded = try await host.load(script: path) } catch { throw ConsoleFailure(error.message) }
+        do { loaded = try await host.load(script: path, stop: stop) } catch { throw ConsoleFailure(error.message) }
         workflow = loaded
         overrides = overrides.filter { name, _ in loaded.parameter(named: name) != nil }
         outcomes = outcomes.filter { name, _ in loaded.step(named: name) != nil }
