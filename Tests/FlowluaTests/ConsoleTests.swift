@@ -114,6 +114,18 @@ struct ConsoleTests {
         #expect(outcome.stderr.contains("run ") && outcome.stderr.contains("success in"))
     }
 
+    @Test func theScratchFolderGoesWithTheSessionUnlessKept() async throws {
+        let folder = try workflow()
+        let gone = try await console(":run greet\nprint(ctx.run_dir)\n", arguments: ["-i", "flow.lua"], in: folder)
+        let used = gone.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(used.hasPrefix("/") && !FileManager.default.fileExists(atPath: used), Comment(rawValue: gone.stdout))
+        let kept = try await console(":run greet\nprint(ctx.run_dir)\n", arguments: ["-i", "flow.lua", "--keep"], in: folder)
+        let path = kept.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(kept.stderr.contains("the scratch run folder stays: \(path)"))
+        #expect(FileManager.default.fileExists(atPath: path + "/greeting.txt"))
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
     @Test func pipedInputEndingInsideAChunkIsAnError() async throws {
         let outcome = try await console("print('before')\nfunction unfinished(\n", in: try scratch())
         #expect(outcome.stdout == "before\n")

@@ -265,7 +265,8 @@ final class Console {
         The same from Lua: flow.load(f), flow.steps(), flow.show(s), flow.set(n, v),
         flow.run_step(s), flow.run_all(), flow.graph(). `last` holds the last result
         (last.stdout, last.exit, last.status); `ctx` is a code step's context in the
-        scratch folder. The scratch folder is removed when the session ends.
+        scratch folder. The scratch folder is removed when the session ends (unless
+        flowlua was started with --keep).
         """
 
     // MARK: Completion

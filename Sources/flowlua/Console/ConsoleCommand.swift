@@ -13,7 +13,8 @@ extension Flowlua {
             discussion: """
                 Lua typed at the prompt runs in the workflow's own Lua state; :help lists
                 the commands (:steps, :show STEP, :set NAME=VALUE, :run STEP, :runall, ...).
-                Steps run in a scratch run folder, removed when the session ends. When
+                Steps run in a scratch run folder, removed when the session ends (unless
+                --keep). When
                 standard input is not a terminal, its chunks are run without prompts, and
                 flowlua exits 1 if one failed.
                 """)
@@ -30,11 +31,14 @@ extension Flowlua {
 
         @OptionGroup var store: StoreOptions
 
+        @Flag(help: "Keep the scratch run folder when the session ends (its path is printed).")
+        var keep = false
+
         func run() async throws {
             let database = store.databasePath
             let host = try ScriptHost(catalog: { @Sendable () throws -> any RunCatalog in try RunStore(path: database) })
             let bench = try Workbench(host: host, assignments: parameters, parameterFile: parameterFile)
-            defer { bench.close() }
+            defer { bench.close(keep: keep) }
             await bench.refreshContext()
             if let script {
                 do { try await bench.load(script) } catch {
@@ -48,7 +52,7 @@ extension Flowlua {
             let code = await console.run()
             fflush(nil)
             if code != 0 {
-                bench.close()
+                bench.close(keep: keep)
                 throw ExitCode(code)
             }
         }

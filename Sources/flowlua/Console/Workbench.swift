@@ -39,10 +39,18 @@ final class Workbench {
         scratch = try RunFolder.create(in: root, id: RunFolder.newID())
     }
 
-    /// Removes the scratch folder.
-    func close() {
-        try? FileManager.default.removeItem(at: root)
+    /// Removes the scratch folder, or says where it stays. Once.
+    func close(keep: Bool = false) {
+        guard !closed else { return }
+        closed = true
+        if keep {
+            FileHandle.standardError.write(Data("flowlua: the scratch run folder stays: \(scratch.path)\n".utf8))
+        } else {
+            try? FileManager.default.removeItem(at: root)
+        }
     }
+
+    private var closed = false
 
     // MARK: Loading and parameters
 
