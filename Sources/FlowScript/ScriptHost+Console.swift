@@ -127,22 +127,15 @@ extension ScriptHost {
     /// The run variables in the console's `ctx.vars`, which code typed at
     /// the prompt may have changed; nil when they are not all values.
     public func contextVars() -> Result<[String: Value], ConsoleFailure> {
-        let vars: LuaValue
         do throws(LuaError) {
-            vars = try lua.global("ctx")["vars"]
+            let vars = try lua.global("ctx")["vars"]
+            if vars.isNil { return .success([:]) }
+            do throws(LuaDecodingError) { return .success(try Self.variables(vars)) } catch {
+                return .failure(ConsoleFailure(error.description))
+            }
         } catch {
             return .failure(ConsoleFailure(error.message))
         }
-        if vars.isNil { return .success([:]) }
-        guard case .table(let table) = vars else { return .failure(ConsoleFailure("ctx.vars: expected a table, got \(vars.typeName)")) }
-        var values: [String: Value] = [:]
-        for (key, value) in table.hash {
-            guard case .string(let name) = key else { return .failure(ConsoleFailure("ctx.vars: names must be strings, got \(key)")) }
-            do { values[name] = try ValueSpec.convert(value, path: []) } catch {
-                return .failure(ConsoleFailure("ctx.vars.\(name): expected a string, number, boolean or list, got \(value.typeName)"))
-            }
-        }
-        return .success(values)
     }
 
     private func loadConsole() throws(LuaError) -> LuaConsole {

@@ -289,7 +289,7 @@ public actor ScriptHost: CodeExecutor {
     }
 
     /// A table of run variables as values; the error names the bad entry.
-    private static func variables(_ table: LuaValue) throws(LuaDecodingError) -> [String: Value] {
+    static func variables(_ table: LuaValue) throws(LuaDecodingError) -> [String: Value] {
         let path = [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")]
         guard case .table(let t) = table else { throw LuaDecodingError(path: path, "expected table, got \(table.typeName)") }
         var values: [String: Value] = [:]

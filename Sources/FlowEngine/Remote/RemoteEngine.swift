@@ -145,7 +145,6 @@ public struct RemoteHandle: Sendable, Hashable {
         self.outputFiles = outputFiles
     }
 
-    public var isActive: Bool { state.isActive }
 }
 
 /// A remote engine could not be reached or refused a job.

@@ -56,9 +56,6 @@ public final class RemoteMonitor: Sendable {
         }
     }
 
-    /// The ids of the jobs followed now.
-    public var activeIDs: [String] { state.withLock { Array($0.waiters.keys) } }
-
     /// Waits until job `id` reaches an end state, and returns it.
     public func wait(for id: String) async -> RemoteState {
         await withCheckedContinuation { continuation in

@@ -41,23 +41,19 @@ public struct SlurmWorker: Sendable {
         if let adopted = context.adopted {
             id = adopted
         } else {
-            var image = step.image ?? worker.image
-            var docker: (client: String, network: String)?
-            if let wanted = image {
+            var container: (client: String, network: String, image: String)?
+            if let image = step.image ?? worker.image {
                 do {
                     let client = try Docker.client()
-                    _ = try await Docker.imageID(wanted, client: client, monitor: context.monitor)
+                    _ = try await Docker.imageID(image, client: client, monitor: context.monitor)
                     let network = step.network ? "host" : await Docker.isolatedNetwork(client: client, monitor: context.monitor)
-                    docker = (client, network)
+                    container = (client, network, image)
                 } catch {
                     return ExecResult(exitCode: nil, error: "\(error)")
                 }
-            } else {
-                image = nil
             }
             unlink(exitFile)
-            let script = Self.script(commands, context: context, exitFile: exitFile, info: step.info,
-                                     container: docker.flatMap { docker in image.map { (docker.client, docker.network, $0) } })
+            let script = Self.script(commands, context: context, exitFile: exitFile, info: step.info, container: container)
             let job = RemoteJob(name: "flowlua-\(context.runID)-\(context.stepName)", script: script,
                                 workingDirectory: context.folder.path, stdout: context.logs.stdout,
                                 stderr: context.logs.stderr, cpus: step.info.cpus.map { Int($0.rounded(.up)) },

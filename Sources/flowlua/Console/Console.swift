@@ -35,7 +35,7 @@ final class Console {
             editor = LineEditor(interrupts: interrupts) { [weak self] line, start, end in
                 self?.complete(line, start, end, host: host)
             }
-            var banner = "flowlua \(Flowlua.version) (\(Self.luaVersion)): Lua and :commands, :help to list them, Ctrl-D to quit"
+            var banner = "flowlua \(Flowlua.version) (Lua 5.4): Lua and :commands, :help to list them, Ctrl-D to quit"
             if let workflow = bench.workflow {
                 banner += "\nworkflow '\(workflow.name)' loaded: \(workflow.steps.count) steps (:steps)"
             }
@@ -81,8 +81,6 @@ final class Console {
             }
         }
     }
-
-    private static var luaVersion: String { "Lua 5.4" }
 
     /// Reads a line on a thread of its own: the read blocks, and Tab's
     /// completion waits there for the Lua state's thread, so neither may hold

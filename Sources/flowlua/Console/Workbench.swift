@@ -131,12 +131,9 @@ final class Workbench {
     /// Each step, in order: its kind, what it waits for and how it last
     /// ended in the scratch folder.
     func steps() throws(ConsoleFailure) -> [ConsoleValue] {
-        let workflow = try loaded()
-        let plan = try? plan()
-        return workflow.steps.enumerated().map { index, step in
+        try rows().map { step, after in
             var fields: [String: ConsoleValue] = [
-                "name": .string(step.name), "kind": .string(step.kind),
-                "after": .list((plan?.dependencies[index] ?? []).map { .string(workflow.steps[$0].name) }),
+                "name": .string(step.name), "kind": .string(step.kind), "after": .list(after.map(ConsoleValue.string)),
             ]
             fields.merge(outcome(of: step.name)) { $1 }
             return .table(fields)
@@ -146,37 +143,42 @@ final class Workbench {
     /// The `:steps` listing.
     func stepsText() throws(ConsoleFailure) -> String {
         let workflow = try loaded()
-        let rows = try steps()
         let width = workflow.steps.map(\.name.count).max() ?? 0
         var lines = ["workflow '\(workflow.name)', \(workflow.steps.count) step\(workflow.steps.count == 1 ? "" : "s"), "
             + "scratch folder \(scratch.path)"]
-        for case .table(let row) in rows {
-            guard case .string(let name)? = row["name"], case .string(let kind)? = row["kind"] else { continue }
-            var line = "  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  "
-                + kind.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
-            if case .string(let status)? = row["status"] { line += status } else { line += "not run" }
-            if case .number(let duration)? = row["duration"] { line += " in " + Progress.format(duration) }
-            if case .list(let after)? = row["after"], !after.isEmpty {
-                line += "   after " + after.compactMap { if case .string(let s) = $0 { s } else { nil } }.joined(separator: ", ")
-            }
+        for (step, after) in try rows() {
+            var line = "  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  "
+                + step.kind.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
+            let ended = outcomes[step.name]
+            line += ended?.state.status.rawValue ?? "not run"
+            if let duration = ended?.state.duration() { line += " in " + Progress.format(duration) }
+            if !after.isEmpty { line += "   after " + after.joined(separator: ", ") }
             lines.append(line)
         }
         return lines.joined(separator: "\n")
     }
 
+    /// Each step and the names of the steps it waits for (none while the
+    /// values given leave the workflow unplanned).
+    private func rows() throws(ConsoleFailure) -> [(step: Step, after: [String])] {
+        let workflow = try loaded()
+        let plan = try? plan()
+        return workflow.steps.enumerated().map { index, step in
+            (step, (plan?.dependencies[index] ?? []).map { workflow.steps[$0].name })
+        }
+    }
+
     /// Step `name` as it would run now in the scratch folder: commands
     /// after substitution, worker, inputs and outputs.
     func show(_ name: String) throws(ConsoleFailure) -> ConsoleValue {
-        let (plan, index) = try locate(name)
-        let resolved = plan.resolve(index, vars: vars, folder: scratch)
-        let step = plan.workflow.steps[index]
-        let worker = plan.workers[index]
+        let view = try resolved(name)
+        let (step, resolved) = (view.step, view.resolved)
         var fields: [String: ConsoleValue] = [
             "name": .string(step.name), "kind": .string(step.kind),
-            "worker": .table(["name": .string(worker.name), "type": .string(worker.type.rawValue)]),
+            "worker": .table(["name": .string(view.worker.name), "type": .string(view.worker.type.rawValue)]),
             "inputs": .list(resolved.inputs.map(ConsoleValue.string)),
             "outputs": .list(resolved.outputs.map(ConsoleValue.string)),
-            "after": .list(plan.dependencies[index].map { .string(plan.workflow.steps[$0].name) }),
+            "after": .list(view.after.map(ConsoleValue.string)),
             "env": .table(resolved.environment.mapValues(ConsoleValue.string)),
         ]
         if case .container = step { fields["commands"] = .list(resolved.commands.map(ConsoleValue.string)) }
@@ -190,39 +192,36 @@ final class Workbench {
 
     /// The `:show` text.
     func showText(_ name: String) throws(ConsoleFailure) -> String {
-        guard case .table(let fields) = try show(name) else { return "" }
-        func text(_ key: String) -> String? { if case .string(let s)? = fields[key] { s } else { nil } }
-        func list(_ key: String) -> [String] {
-            guard case .list(let items)? = fields[key] else { return [] }
-            return items.compactMap { if case .string(let s) = $0 { s } else { nil } }
-        }
-        var lines = ["\(text("kind") ?? "") '\(text("name") ?? "")'" + (text("origin").map { " (\($0))" } ?? "")]
-        if case .table(let worker)? = fields["worker"], case .string(let name)? = worker["name"],
-           case .string(let type)? = worker["type"] {
-            lines.append("  worker    \(name) (\(type))")
-        }
-        if let image = text("image") { lines.append("  image     \(image)") }
-        for (key, label) in [("after", "after   "), ("inputs", "inputs  "), ("outputs", "outputs ")] {
-            let items = list(key)
+        let view = try resolved(name)
+        let (step, resolved) = (view.step, view.resolved)
+        var lines = ["\(step.kind) '\(step.name)'" + (step.info.origin.map { " (\($0))" } ?? "")]
+        lines.append("  worker    \(view.worker.name) (\(view.worker.type.rawValue))")
+        if let image = resolved.image { lines.append("  image     \(image)") }
+        for (items, label) in [(view.after, "after   "), (resolved.inputs, "inputs  "), (resolved.outputs, "outputs ")] {
             lines.append("  \(label)  \(items.isEmpty ? "-" : items.joined(separator: ", "))")
         }
-        if case .table(let env)? = fields["env"], !env.isEmpty {
-            lines.append("  env       " + env.keys.sorted().map { key in
-                "\(key)=\(env[key].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "")"
-            }.joined(separator: " "))
+        if !resolved.environment.isEmpty {
+            lines.append("  env       " + resolved.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: " "))
         }
-        let commands = list("commands")
-        if !commands.isEmpty {
+        if case .container = step, !resolved.commands.isEmpty {
             lines.append("  commands")
-            lines += commands.map { "    \($0)" }
+            lines += resolved.commands.map { "    \($0)" }
         }
-        for key in ["source", "notebook"] {
-            if let body = text(key) {
-                lines.append("  \(key)")
-                lines += body.split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }
-            }
+        if let body = resolved.code {
+            lines.append("  \(step.kind == "code" ? "source" : "notebook")")
+            lines += body.split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Step `name` resolved in the scratch folder, its worker and what it waits for.
+    private func resolved(_ name: String) throws(ConsoleFailure)
+        -> (step: Step, worker: WorkerSpec, resolved: ResolvedStep, after: [String])
+    {
+        let (plan, index) = try locate(name)
+        return (plan.workflow.steps[index], plan.workers[index], plan.resolve(index, vars: vars, folder: scratch),
+                plan.dependencies[index].map { plan.workflow.steps[$0].name })
     }
 
     // MARK: Running
