@@ -73,6 +73,10 @@ SchedulerType=sched/backfill
 # cancelled instead of pending for ever with DependencyNeverSatisfied.
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
 DependencyParameters=kill_invalid_depend
+# A job that asks for more than the partition has (cpus = 512) is refused by
+# sbatch at once, as on most clusters; left to the scheduler, its pending
+# reason (PartitionConfig) turns into Priority while other jobs wait.
+EnforcePartLimits=ALL
 # A finished job stays in squeue -t all and scontrol show job for 5 minutes.
 MinJobAge=300
 # SIGKILL 2 s after the SIGTERM of scancel or of a time limit. Time limits are
