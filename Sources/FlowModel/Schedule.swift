@@ -64,6 +64,7 @@ public struct Schedule: Sendable {
         var refused: [Int] = []
         defer { for step in refused { ready.insert(step) } }
         while let step = ready.popMin() {
+            guard status[step] == .pending else { continue }  // taken out of turn
             if admit(step) {
                 status[step] = .running
                 runningCount += 1
@@ -83,6 +84,15 @@ public struct Schedule: Sendable {
         status[step] = .running
         runningCount += 1
         return true
+    }
+
+    /// Marks a ready step running out of turn, stopping or not: one that
+    /// has started already (the next link of a code chain).
+    public mutating func take(_ step: Int) {
+        precondition(status[step] == .pending && waitingOn[step] == 0, "take of a step that is not ready")
+        status[step] = .running
+        runningCount += 1
+        if ready.min == step { _ = ready.popMin() }
     }
 
     /// How many ready steps `next(admit:)` considers past one that does not fit.

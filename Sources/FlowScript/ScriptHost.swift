@@ -187,6 +187,16 @@ public actor ScriptHost: CodeExecutor {
         }
     }
 
+    public func run(_ chain: CodeChain, vars: [String: Value]) async {
+        // On this thread from link to link: the next begins as the one before returns.
+        var vars = vars
+        for position in chain.links.indices {
+            let outcome = await run(chain.links[position].step, context: chain.context(position, vars: vars), vars: vars)
+            guard chain.deliver(position, outcome) else { return }
+            for (name, value) in outcome.changes { vars[name] = value }
+        }
+    }
+
     public func call(_ callback: FunctionReference, event: CallbackEvent) async -> String? {
         guard let function = functions[callback.id] else { return "callback function not found" }
         let arguments = Self.arguments(for: event)

@@ -26,6 +26,30 @@ struct ScheduleTests {
         #expect(drain(&schedule) == [2, 0, 1, 3])
     }
 
+    @Test func aReadyStepTakenOutOfTurnRunsOnceEvenWhileStopping() {
+        // 1 and 2 wait for 0; 1 is taken as it becomes ready (a code chain's next link).
+        var schedule = Schedule(dependencies: [[], [0], [0]])
+        #expect(schedule.next() == 0)
+        schedule.finish(0, as: .success)
+        schedule.take(2)
+        #expect(schedule.status[2] == .running)
+        #expect(schedule.next() == 1, "the step taken is not handed out again")
+        #expect(schedule.next() == nil)
+        schedule.cancel()
+        schedule.finish(1, as: .canceled)
+        schedule.finish(2, as: .success)
+        #expect(schedule.isFinished)
+
+        var stopping = Schedule(dependencies: [[], [0]])
+        #expect(stopping.next() == 0)
+        stopping.cancel()
+        stopping.finish(0, as: .success)
+        stopping.take(1)  // it began before the cancel: it runs, and ends
+        #expect(stopping.status[1] == .running && !stopping.isFinished)
+        stopping.finish(1, as: .canceled)
+        #expect(stopping.isFinished)
+    }
+
     @Test func manyStepsMayBeRunningAtOnce() {
         var schedule = Schedule(dependencies: [[], [], [0, 1]])
         #expect(schedule.next() == 0)

@@ -104,6 +104,8 @@ public actor RunDriver {
     /// Each step as it launched, its inputs' hashes, and its cache key if it
     /// was needed then (`--resume`).
     private var launched: [Int: (step: ResolvedStep, inputs: [String: String], key: String?)] = [:]
+    /// The code chain each of its links is in, and where (see `chain(from:)`).
+    private var chains: [Int: (chain: CodeChain, position: Int)] = [:]
     /// Steps whose result came from the cache: the run that produced it.
     private var cachedFrom: [Int: String] = [:]
     /// Resumed when the last step has ended.
@@ -238,6 +240,7 @@ public actor RunDriver {
         schedule.cancel()
         observe(.runCanceling)
         for stop in stops.values { stop.stop() }
+        for (chain, _) in chains.values { chain.revoke() }
         for index in retryQueue { close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry") }
         retryQueue.removeAll()
         for (index, timer) in timers where !running.contains(index) {
@@ -335,9 +338,11 @@ public actor RunDriver {
         options.capacity.admits(Resources(plan.workflow.steps[index].info), besides: used)
     }
 
-    private func start(_ index: Int) {
+    private func start(_ index: Int, link: (chain: CodeChain, position: Int)? = nil) {
         guard let folder else { return }
         let step = plan.workflow.steps[index]
+        // Before this step counts as running: a chain needs it to be the only one.
+        let chain = link == nil ? chain(from: index, attempt: attempts[index] + 1) : nil
         attempts[index] += 1
         let attempt = attempts[index]
         let remote = plan.workers[index].isRemote
@@ -348,7 +353,14 @@ public actor RunDriver {
         timedOut.remove(index)
         if attempt > 1 { markAttempt(attempt, of: step, in: folder) }
         observe(.stepStarted(step: step.name, index: index, attempt: attempt))
-        let stop = StopHandle()
+        running.insert(index)
+        if let link {
+            // Begun on the Lua thread already, as the link before it ended there.
+            stops[index] = link.chain.links[link.position].stop
+            Task(executorPreference: executor) { await self.follow(index, attempt: attempt, link: link) }
+            return
+        }
+        let stop = chain?.links[0].stop ?? StopHandle()
         stops[index] = stop
         var context = context(for: index, attempt: attempt, folder: folder)
         context.stop = stop
@@ -363,11 +375,11 @@ public actor RunDriver {
         let onStart = attempt == 1 ? step.info.callbacks.onStart : nil
         let snapshot = onStart.map { _ in StepSnapshot(name: step.name, status: .running, attempt: attempt) }
         let event = snapshot.map { callbackEvent(.step, status: .running, step: $0) }
-        running.insert(index)
         // Preferring the driver's thread keeps the whole attempt there: the
         // exit of its process resumes it without a hop through the pool.
         Task(executorPreference: executor) {
-            await self.perform(index, attempt: attempt, step: step, context: context, onStart: onStart, event: event)
+            await self.perform(index, attempt: attempt, step: step, context: context, onStart: onStart, event: event,
+                               chain: chain)
         }
         // A cluster enforces a remote step's time limit itself (`--time`).
         if let timeout = step.info.timeout, !remote {
@@ -378,8 +390,78 @@ public actor RunDriver {
         }
     }
 
+    // MARK: Code chains
+
+    /// The longest chain handed out at once: the next starts where it ends.
+    static let chainLength = 256
+
+    /// A chain of code steps from `head`, which is about to start, if it has
+    /// at least one link after it: each link the only dependent of the one
+    /// before and waiting for nothing else. Only while nothing else runs or
+    /// waits, and without `--resume`, so that the chain starts what the
+    /// driver would have started, in the same order; and only through steps
+    /// that have nothing for the driver to do between them (see `chains`).
+    private func chain(from head: Int, attempt: Int) -> CodeChain? {
+        guard let folder, code != nil, !options.resume, !canceling, running.isEmpty, retryQueue.isEmpty,
+              timers.isEmpty, !schedule.hasReady, chainable(head)
+        else { return nil }
+        var links = [CodeChain.Link]()
+        var current = head
+        while links.count < Self.chainLength {
+            guard case .code(let step) = plan.workflow.steps[current] else { return nil }
+            links.append(CodeChain.Link(index: current, step: step, stop: StopHandle()))
+            let dependents = schedule.dependents[current]
+            guard dependents.count == 1, let next = dependents.first, chainable(next), attempts[next] == 0,
+                  schedule.status[next] == .pending, plan.workflow.steps[next].info.callbacks.onStart == nil,
+                  plan.dependencies[next].allSatisfy({ $0 == current || schedule.status[$0] == .success })
+            else { break }
+            current = next
+        }
+        guard links.count > 1 else { return nil }
+        let chain = CodeChain(links: links) { [plan, killGrace = options.killGrace, monitor = executor.monitor,
+                                               indices = links.map(\.index)] position, vars in
+            var context = Self.context(plan: plan, index: indices[position], attempt: position == 0 ? attempt : 1,
+                                       vars: vars, folder: folder, killGrace: killGrace)
+            context.monitor = monitor
+            return context
+        }
+        for (position, link) in links.enumerated() { chains[link.index] = (chain, position) }
+        return chain
+    }
+
+    /// Whether a code step can be a link of a chain: the driver has nothing
+    /// to do between its end and the next link's start (no on_success
+    /// callback, no timeout or declared outputs to check, no environment to
+    /// fill in with the run variables of the moment).
+    private func chainable(_ index: Int) -> Bool {
+        guard case .code(let step) = plan.workflow.steps[index], !plan.workers[index].isRemote else { return false }
+        let info = step.info
+        return info.timeout == nil && info.callbacks.onSuccess == nil && plan.outputs[index].isEmpty
+            && !info.env.values.contains(where: Template.hasPlaceholder)
+            && !plan.workers[index].env.values.contains(where: Template.hasPlaceholder)
+    }
+
+    /// Waits for the end of a link that began on the Lua thread.
+    private func follow(_ index: Int, attempt: Int, link: (chain: CodeChain, position: Int)) async {
+        let outcome = await link.chain.outcome(link.position)
+        attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
+    }
+
+    /// After link `index` succeeded: the next link, if it has begun on the
+    /// Lua thread, is running, and counts so (stopping or not).
+    private func followChain(after index: Int, as status: Status) {
+        guard let (chain, position) = chains.removeValue(forKey: index), status == .success,
+              position + 1 < chain.links.count, chain.hasBegun(position + 1)
+        else { return }
+        let next = chain.links[position + 1].index
+        schedule.take(next)
+        try? states[next].move(to: .running)
+        _ = reuseCached(next)  // its launch for the cache; never a hit (no chain under --resume)
+        start(next, link: (chain, position + 1))
+    }
+
     private func perform(_ index: Int, attempt: Int, step: Step, context: StepContext,
-                         onStart: FunctionReference?, event: CallbackEvent?) async {
+                         onStart: FunctionReference?, event: CallbackEvent?, chain: CodeChain?) async {
         if let onStart, let event, let code, let failure = await code.call(onStart, event: event) {
             attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "on_start: \(failure)"), changes: [:])
             return
@@ -390,6 +472,13 @@ public actor RunDriver {
                 attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "env.\(name): \(error)"), changes: [:])
                 return
             }
+        }
+        if let chain, let code {
+            // The chain goes on on the Lua thread; its links' ends come back one by one.
+            Task { [vars] in await code.run(chain, vars: vars) }
+            let outcome = await chain.outcome(0)
+            attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
+            return
         }
         let (result, changes) = await Self.execute(step, worker: plan.workers[index], context: context, code: code,
                                                    vars: vars)
@@ -567,6 +656,7 @@ public actor RunDriver {
                 }
             })
         }
+        followChain(after: index, as: status)
     }
 
     /// Ends a released step that never ran: a step it waits for failed.
@@ -642,11 +732,16 @@ public actor RunDriver {
     }
 
     private func context(for index: Int, attempt: Int, folder: RunFolder) -> StepContext {
+        Self.context(plan: plan, index: index, attempt: attempt, vars: vars, folder: folder, killGrace: options.killGrace)
+    }
+
+    private static func context(plan: Plan, index: Int, attempt: Int, vars: [String: Value], folder: RunFolder,
+                                killGrace: Duration) -> StepContext {
         let step = plan.workflow.steps[index]
         return StepContext(runID: folder.id, folder: folder, stepName: step.name, attempt: attempt,
-                           variables: variables(for: index, folder: folder),
+                           variables: plan.variables(for: index, vars: vars, folder: folder),
                            environment: plan.workers[index].env.merging(step.info.env) { $1 },
-                           logs: folder.logs(for: step.name), killGrace: options.killGrace)
+                           logs: folder.logs(for: step.name), killGrace: killGrace)
     }
 
     /// What `${name}` means in a step right now.

@@ -54,6 +54,12 @@ public protocol CodeExecutor: Sendable {
     /// Runs a code step; `vars` are the run variables as the step starts.
     func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> CodeOutcome
 
+    /// Runs the links of `chain` one after another, each with the run
+    /// variables the ones before it left, handing each outcome to the chain
+    /// as it ends, until one fails or the chain is revoked. `vars` are the
+    /// run variables as the first link starts.
+    func run(_ chain: CodeChain, vars: [String: Value]) async
+
     /// Calls a callback; returns the error it raised, if any.
     func call(_ callback: FunctionReference, event: CallbackEvent) async -> String?
 }
