@@ -28,38 +28,43 @@ public final class RunCache: StepCache {
     }
 
     public func key(for step: ResolvedStep, inputs: [String: String]) -> String {
-        var digest = SHA256()
-        Self.feed(&digest, Self.canonical(step))
+        ContentHasher.hex(Self.digest(step, inputs: inputs))
+    }
+
+    /// The key's hash: the step's definition, then each input's path and
+    /// content hash, in path order.
+    static func digest(_ step: ResolvedStep, inputs: [String: String]) -> SHA256.Digest {
+        var text = canonical(step)
         for input in step.inputs.sorted() {
-            Self.feed(&digest, "\0\(input)\0\(inputs[input] ?? "missing")")
+            text.end(); text.put(input); text.end(); text.put(inputs[input] ?? "missing")
         }
-        return ContentHasher.hex(digest.finalize())
+        var digest = SHA256()
+        text.bytes.withUnsafeBytes { digest.update(bufferPointer: $0) }
+        return digest.finalize()
     }
 
-    /// Hashes a string's UTF-8 bytes where they are, with no copy.
-    private static func feed(_ digest: inout SHA256, _ text: String) {
-        var text = text
-        text.withUTF8 { digest.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-    }
-
-    /// The definition part of a step's key as text: every field, tagged and
+    /// The definition part of a step's key: every field, tagged and
     /// separated by NULs, maps sorted (a hand-written form: `JSONEncoder` cost
     /// more than a no-op step).
-    static func canonical(_ step: ResolvedStep) -> String {
-        var text = "flowlua-key-1\0\(step.kind)\0\(step.name)\0"
-        for command in step.commands { text += "command\0\(command)\0" }
-        text += "image\0\(step.image ?? "")\0code\0\(step.code ?? "")\0worker\0\(step.worker)\0"
-        for (name, value) in step.environment.sorted(by: { $0.key < $1.key }) { text += "env\0\(name)=\(value)\0" }
-        for (tag, values) in [("worker-var", step.workerVars), ("param", step.parameters)] {
-            for (name, value) in values.sorted(by: { $0.key < $1.key }) {
-                text += "\(tag)\0\(name)=\(value.typeName):\(value.rendered)\0"
-            }
-        }
-        for output in step.outputs { text += "output\0\(output)\0" }
-        for (name, value) in step.vars.sorted(by: { $0.key < $1.key }) {
-            text += "run-var\0\(name)=\(value.typeName):\(value.rendered)\0"
-        }
+    static func canonical(_ step: ResolvedStep) -> KeyText {
+        var text = KeyText()
+        text.field("flowlua-key-1", String(describing: step.kind))
+        text.put(step.name); text.end()
+        for command in step.commands { text.field("command", command) }
+        text.field("image", step.image ?? "")
+        text.field("code", step.code ?? "")
+        text.field("worker", step.worker)
+        for (name, value) in sorted(step.environment) { text.assignment("env", name, value) }
+        for (name, value) in sorted(step.workerVars) { text.assignment("worker-var", name, value) }
+        for (name, value) in sorted(step.parameters) { text.assignment("param", name, value) }
+        for output in step.outputs { text.field("output", output) }
+        for (name, value) in sorted(step.vars) { text.assignment("run-var", name, value) }
         return text
+    }
+
+    /// A map's entries in key order, without sorting none or one.
+    private static func sorted<V>(_ map: [String: V]) -> [(key: String, value: V)] {
+        map.count < 2 ? Array(map) : map.sorted { $0.key < $1.key }
     }
 
     public func reusable(_ key: String) -> CachedResult? {
@@ -76,6 +81,33 @@ public final class RunCache: StepCache {
                          in folder: RunFolder) {
         let entry = CacheEntry(key: key ?? "", runID: recorder.runID, step: step.name, folder: folder.path,
                                outputs: step.outputs.map { CachedFile(path: $0, hash: "") }, changes: changes)
-        recorder.remember(entry) { [self] in self.key(for: step, inputs: inputs) }
+        recorder.remember(entry) { Array(Self.digest(step, inputs: inputs)) }
+    }
+}
+
+/// The bytes a cache key hashes, put together without interpolating strings.
+struct KeyText {
+    private(set) var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(256) }
+
+    mutating func put(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// The NUL that ends a part.
+    mutating func end() { bytes.append(0) }
+
+    /// `tag` NUL `value` NUL.
+    mutating func field(_ tag: String, _ value: String) {
+        put(tag); end(); put(value); end()
+    }
+
+    /// `tag` NUL `name=value` NUL.
+    mutating func assignment(_ tag: String, _ name: String, _ value: String) {
+        put(tag); end(); put(name); put("="); put(value); end()
+    }
+
+    /// `tag` NUL `name=type:value` NUL.
+    mutating func assignment(_ tag: String, _ name: String, _ value: Value) {
+        put(tag); end(); put(name); put("="); put(value.typeName); put(":"); put(value.rendered); end()
     }
 }

@@ -11,11 +11,13 @@ import GRDB
 /// last 25 ms of events. The same thread beats a heartbeat every two
 /// seconds, which tells other processes that the run's process is alive.
 public final class RunRecorder: @unchecked Sendable {
-    // `queue`, `closed`, `written` and `failure` are guarded by `condition`.
+    // `events`, `entries`, `closed`, `written` and `failure` are guarded by
+    // `condition`.
     private let store: RunStore
     public let runID: String
     private let condition = NSCondition()
-    private var queue: [(Operation, Double)] = []
+    private var events: [(RunEvent, Double)] = []
+    private var entries: [Remembered] = []
     private var closed = false
     private var written = 0
     private var failure: String?
@@ -29,11 +31,12 @@ public final class RunRecorder: @unchecked Sendable {
     /// written, and (through `RunCache`) the inputs of steps.
     let hasher: ContentHasher
 
-    enum Operation {
-        case event(RunEvent)
-        /// `key` works out the entry's key when it has none yet.
-        case cache(CacheEntry, key: (@Sendable () -> String)?)
-        case heartbeat
+    /// A step result for the cache, as queued.
+    private struct Remembered {
+        var entry: CacheEntry
+        /// Works out the entry's key (its bytes) when it has none yet.
+        var key: (@Sendable () -> [UInt8])?
+        var at: Double
     }
 
     init(store: RunStore, runID: String) {
@@ -47,13 +50,17 @@ public final class RunRecorder: @unchecked Sendable {
 
     /// Queues an event of the run (any thread; returns at once).
     public func record(_ event: RunEvent) {
-        enqueue(.event(event))
+        condition.lock()
+        events.append((event, RunStore.now))
+        queued()
     }
 
     /// Queues a step result for the cache (its outputs are hashed on the
     /// recorder's thread; its key too, when `key` is given).
-    public func remember(_ entry: CacheEntry, key: (@Sendable () -> String)? = nil) {
-        enqueue(.cache(entry, key: key))
+    public func remember(_ entry: CacheEntry, key: (@Sendable () -> [UInt8])? = nil) {
+        condition.lock()
+        entries.append(Remembered(entry: entry, key: key, at: RunStore.now))
+        queued()
     }
 
     /// Waits until everything queued is written, and stops the thread.
@@ -69,12 +76,12 @@ public final class RunRecorder: @unchecked Sendable {
         return failure
     }
 
-    private func enqueue(_ operation: Operation) {
-        condition.lock()
-        queue.append((operation, RunStore.now))
+    /// Counts what was just queued, under the lock, and lets go of it.
+    private func queued() {
         enqueued += 1
-        // The first event starts the writer's flush window; a full batch ends it.
-        if queue.count == 1 || queue.count >= Self.batchSize { condition.signal() }
+        let count = events.count + entries.count
+        // The first item starts the writer's flush window; a full batch ends it.
+        if count == 1 || count >= Self.batchSize { condition.signal() }
         condition.unlock()
     }
 
@@ -83,58 +90,60 @@ public final class RunRecorder: @unchecked Sendable {
         // few cores, writing the record must not take a core from them.
         ThreadPriority.lowest()
         var lastBeat = RunStore.now
+        var events: [(RunEvent, Double)] = []
+        var entries: [Remembered] = []
         while true {
             condition.lock()
-            // With nothing queued, sleep until an event comes (or the next
+            // With nothing queued, sleep until something comes (or the next
             // heartbeat); then give the batch a flush interval to fill.
-            while queue.isEmpty && !closed {
+            var count: Int { self.events.count + self.entries.count }
+            while count == 0 && !closed {
                 if !condition.wait(until: Date(timeIntervalSince1970: lastBeat + Self.heartbeatInterval)) { break }
             }
             let deadline = Date(timeIntervalSinceNow: Self.flushInterval)
-            while !queue.isEmpty && queue.count < Self.batchSize && !closed {
+            while count > 0 && count < Self.batchSize && !closed {
                 if !condition.wait(until: deadline) { break }
             }
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
-            let done = closed && batch.isEmpty
+            // Swapped, not copied: the queues keep the buffers of the last batch.
+            swap(&events, &self.events)
+            swap(&entries, &self.entries)
+            let taken = events.count + entries.count
+            let done = closed && taken == 0
             condition.unlock()
             if done { return }
             let now = RunStore.now
-            var work = batch
-            if now - lastBeat >= Self.heartbeatInterval {
-                work.append((.heartbeat, now))
-                lastBeat = now
-            }
-            // Only the last list of run variables in a batch needs writing.
-            if let last = work.lastIndex(where: { if case .event(.varsChanged) = $0.0 { true } else { false } }) {
-                work = work.enumerated().filter { i, item in
-                    if case .event(.varsChanged) = item.0 { return i == last }
-                    return true
-                }.map(\.element)
-            }
-            // Hash cache entries' outputs before taking the write lock.
-            for (i, (operation, at)) in work.enumerated() {
-                if case .cache(var entry, let key) = operation {
-                    if entry.key.isEmpty, let key { entry.key = key() }
+            let beat = now - lastBeat >= Self.heartbeatInterval
+            if beat { lastBeat = now }
+            // Keys and output hashes before taking the write lock.
+            var rows: [(key: [UInt8], entry: CacheEntry, at: Double)] = []
+            rows.reserveCapacity(entries.count)
+            for remembered in entries {
+                var entry = remembered.entry
+                let key = entry.key.isEmpty ? remembered.key?() ?? [] : CacheKey.bytes(entry.key)
+                if !entry.outputs.isEmpty {
                     entry.outputs = entry.outputs.map { file in
                         let path = entry.folder + "/" + (file.path.hasSuffix("/") ? String(file.path.dropLast()) : file.path)
                         return CachedFile(path: file.path, hash: hasher.hash(path) ?? "missing")
                     }
-                    work[i] = (.cache(entry, key: nil), at)
                 }
+                rows.append((key, entry, remembered.at))
             }
             let hashes = hasher.takeFresh()
             var problem: String?
             do {
                 try store.write { db in
-                    try write(work, in: db)
+                    if beat { try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ?").execute(arguments: [now, runID]) }
+                    try write(events, in: db)
+                    try writeCache(rows, in: db)
                     for row in hashes { try row.save(db) }
                 }
             } catch {
                 problem = "\(error)"
             }
+            events.removeAll(keepingCapacity: true)
+            entries.removeAll(keepingCapacity: true)
             condition.lock()
-            written += batch.count
+            written += taken
             if let problem, failure == nil { failure = problem }
             condition.broadcast()
             condition.unlock()
@@ -159,9 +168,10 @@ public final class RunRecorder: @unchecked Sendable {
     /// rest. A step's ordinary changes (it started, it succeeded) are kept in
     /// its row's times rather than as transition rows: a code step is then
     /// one statement, not seven.
-    private func write(_ work: [(Operation, Double)], in db: Database) throws {
+    private func write(_ events: [(RunEvent, Double)], in db: Database) throws {
         var steps: [Int: StepChange] = [:]
-        var cache: [(CacheEntry, Double)] = []
+        // Only the last list of run variables in a batch needs writing.
+        let lastVars = events.lastIndex { if case .varsChanged = $0.0 { true } else { false } }
         func execute(_ sql: String, _ arguments: StatementArguments) throws {
             try db.cachedStatement(sql: sql).execute(arguments: arguments)
         }
@@ -169,82 +179,75 @@ public final class RunRecorder: @unchecked Sendable {
             try execute("INSERT INTO transition (runId, position, status, at, message) VALUES (?, ?, ?, ?, ?)",
                         [runID, position, status, at, message])
         }
-        for (operation, at) in work {
-            switch operation {
-            case .heartbeat:
-                try execute("UPDATE run SET heartbeatAt = ? WHERE id = ?", [at, runID])
-            case .cache(let entry, _):
-                cache.append((entry, at))
-            case .event(let event):
-                switch event {
-                case .runStarted:
-                    try execute("""
-                        UPDATE run SET status = ?, startedAt = COALESCE(startedAt, ?), finishedAt = NULL, message = NULL,
-                          pid = ?, heartbeatAt = ? WHERE id = ?
-                        """, [Status.running.rawValue, at, getpid(), at, runID])
-                    try transition(nil, Status.running.rawValue, nil, at: at)
-                case .stepStarted(_, let index, let attempt):
-                    var change = steps[index, default: StepChange()]
-                    change.status = Status.running.rawValue
-                    change.attempts = attempt
-                    if attempt == 1 { change.startedAt = at }
-                    change.finishedAt = nil
-                    change.clearsEnd = true
-                    change.exitCode = nil
-                    change.message = .some(nil)
-                    change.fromCache = false
-                    steps[index] = change
-                    if attempt > 1 { try transition(index, Status.running.rawValue, "attempt \(attempt)", at: at) }
-                case .stepRetrying(_, let index, let attempt, let delay, let result):
-                    try transition(index, "retrying", "attempt \(attempt) failed (\(result.error ?? "exit \(result.exitCode ?? -1)")); "
-                        + "again in \(delay)s", at: at)
-                case .stepSubmitted(_, let index, let remoteID):
-                    try execute("UPDATE step SET remoteId = ? WHERE runId = ? AND position = ?", [remoteID, runID, index])
-                    try transition(index, "submitted", "job \(remoteID)", at: at)
-                case .stepFinished(_, let index, let status, _, let result):
-                    var change = steps[index, default: StepChange()]
-                    change.status = status.rawValue
-                    change.finishedAt = at
-                    change.clearsEnd = false
-                    change.exitCode = result.exitCode
-                    change.message = .some(status == .success ? nil : result.error)
-                    steps[index] = change
-                    if status != .success { try transition(index, status.rawValue, result.error, at: at) }
-                case .stepCached(_, let index, let from):
-                    var change = steps[index, default: StepChange()]
-                    change.status = Status.success.rawValue
-                    change.startedAt = at
-                    change.finishedAt = at
-                    change.exitCode = 0
-                    change.message = .some("from the cache (run \(from))")
-                    change.fromCache = true
-                    steps[index] = change
-                    try transition(index, Status.success.rawValue, "from the cache (run \(from))", at: at)
-                case .stepNotRun(_, let index, let status, let reason):
-                    var change = steps[index, default: StepChange()]
-                    change.status = status.rawValue
-                    change.finishedAt = at
-                    change.message = .some(reason)
-                    steps[index] = change
-                    try transition(index, status.rawValue, reason, at: at)
-                case .varsChanged(let vars):
-                    try execute("UPDATE run SET vars = ? WHERE id = ?", [json(vars), runID])
-                case .callbackFailed(let name, let error):
-                    try transition(nil, "callback failed", "\(name): \(error)", at: at)
-                case .runCanceling:
-                    try transition(nil, "canceling", nil, at: at)
-                case .runFinished(let status, _, let message):
-                    // Steps first: the run's end comes after theirs.
-                    try writeSteps(steps, in: db)
-                    steps.removeAll()
-                    try execute("UPDATE run SET status = ?, finishedAt = ?, message = ?, heartbeatAt = ? WHERE id = ?",
-                                [status.rawValue, at, message, at, runID])
-                    try transition(nil, status.rawValue, message, at: at)
-                }
+        for (position, (event, at)) in events.enumerated() {
+            switch event {
+            case .runStarted:
+                try execute("""
+                    UPDATE run SET status = ?, startedAt = COALESCE(startedAt, ?), finishedAt = NULL, message = NULL,
+                      pid = ?, heartbeatAt = ? WHERE id = ?
+                    """, [Status.running.rawValue, at, getpid(), at, runID])
+                try transition(nil, Status.running.rawValue, nil, at: at)
+            case .stepStarted(_, let index, let attempt):
+                var change = steps[index, default: StepChange()]
+                change.status = Status.running.rawValue
+                change.attempts = attempt
+                if attempt == 1 { change.startedAt = at }
+                change.finishedAt = nil
+                change.clearsEnd = true
+                change.exitCode = nil
+                change.message = .some(nil)
+                change.fromCache = false
+                steps[index] = change
+                if attempt > 1 { try transition(index, Status.running.rawValue, "attempt \(attempt)", at: at) }
+            case .stepRetrying(_, let index, let attempt, let delay, let result):
+                try transition(index, "retrying", "attempt \(attempt) failed (\(result.error ?? "exit \(result.exitCode ?? -1)")); "
+                    + "again in \(delay)s", at: at)
+            case .stepSubmitted(_, let index, let remoteID):
+                try execute("UPDATE step SET remoteId = ? WHERE runId = ? AND position = ?", [remoteID, runID, index])
+                try transition(index, "submitted", "job \(remoteID)", at: at)
+            case .stepFinished(_, let index, let status, _, let result):
+                var change = steps[index, default: StepChange()]
+                change.status = status.rawValue
+                change.finishedAt = at
+                change.clearsEnd = false
+                change.exitCode = result.exitCode
+                change.message = .some(status == .success ? nil : result.error)
+                steps[index] = change
+                if status != .success { try transition(index, status.rawValue, result.error, at: at) }
+            case .stepCached(_, let index, let from):
+                var change = steps[index, default: StepChange()]
+                change.status = Status.success.rawValue
+                change.startedAt = at
+                change.finishedAt = at
+                change.exitCode = 0
+                change.message = .some("from the cache (run \(from))")
+                change.fromCache = true
+                steps[index] = change
+                try transition(index, Status.success.rawValue, "from the cache (run \(from))", at: at)
+            case .stepNotRun(_, let index, let status, let reason):
+                var change = steps[index, default: StepChange()]
+                change.status = status.rawValue
+                change.finishedAt = at
+                change.message = .some(reason)
+                steps[index] = change
+                try transition(index, status.rawValue, reason, at: at)
+            case .varsChanged(let vars):
+                guard position == lastVars else { continue }
+                try execute("UPDATE run SET vars = ? WHERE id = ?", [json(vars), runID])
+            case .callbackFailed(let name, let error):
+                try transition(nil, "callback failed", "\(name): \(error)", at: at)
+            case .runCanceling:
+                try transition(nil, "canceling", nil, at: at)
+            case .runFinished(let status, _, let message):
+                // Steps first: the run's end comes after theirs.
+                try writeSteps(steps, in: db)
+                steps.removeAll()
+                try execute("UPDATE run SET status = ?, finishedAt = ?, message = ?, heartbeatAt = ? WHERE id = ?",
+                            [status.rawValue, at, message, at, runID])
+                try transition(nil, status.rawValue, message, at: at)
             }
         }
         try writeSteps(steps, in: db)
-        try writeCache(cache, in: db)
     }
 
     private func writeSteps(_ steps: [Int: StepChange], in db: Database) throws {
@@ -282,15 +285,15 @@ public final class RunRecorder: @unchecked Sendable {
     /// updated where it is: its row and index entry stay, so a run that
     /// repeats an earlier one writes the cache's pages in order rather than
     /// the key index's at random.
-    private func writeCache(_ entries: [(CacheEntry, Double)], in db: Database) throws {
+    private func writeCache(_ entries: [(key: [UInt8], entry: CacheEntry, at: Double)], in db: Database) throws {
         try BoundStatement.inChunks(entries.count, of: 64, in: db, sql: { n in
             "INSERT INTO cache (key, runId, step, folder, outputs, changes, createdAt) VALUES "
                 + BoundStatement.values("(?, ?, ?, ?, ?, ?, ?)", n)
                 + " ON CONFLICT (key) DO UPDATE SET runId = excluded.runId, step = excluded.step, folder = excluded.folder,"
                 + " outputs = excluded.outputs, changes = excluded.changes, createdAt = excluded.createdAt"
         }, row: { statement, i in
-            let (entry, at) = entries[i]
-            statement.bind(CacheKey.bytes(entry.key))
+            let (key, entry, at) = entries[i]
+            statement.bind(key)
             statement.bind(entry.runID)
             statement.bind(entry.step)
             statement.bind(entry.folder)

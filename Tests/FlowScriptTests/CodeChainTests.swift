@@ -153,13 +153,13 @@ struct CodeChainTests {
         #expect(chains == [[0, 1, 2, 3], [1, 2, 3]], "the retry starts a chain of its own")
     }
 
-    @Test func aCancelStopsTheRunningLinkAndNoLaterLinkRuns() async throws {
-        let started = ContinuousClock.now
+    // The link loops for ever unless the cancel interrupts it.
+    @Test(.timeLimit(.minutes(1)))
+    func aCancelStopsTheRunningLinkAndNoLaterLinkRuns() async throws {
         let (report, chains) = try await run(chain(3, body: """
             if i == 2 then while true do end end
             io.open(ctx:path(ctx.step .. ".ran"), "w"):close()
             """), cancelAfter: 0.5)
-        #expect(ContinuousClock.now - started < .seconds(5), "the loop was interrupted")
         #expect(report.status == .canceled)
         #expect(chains == [[0, 1, 2]])
         #expect(report.steps.map(\.state.status) == [.success, .canceled, .canceled])
