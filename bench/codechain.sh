@@ -65,6 +65,7 @@ bench_row "flowlua check codechain.lua" "${MEAN_MS[check]}"
 bench_row "flowlua run -q codechain.lua" "${MEAN_MS[run]}"
 echo "ratio run/check: ${ratio}x"
 echo "overhead per step: $per_step us (target: at most $LIMIT_US us)"
+bench_steal_line
 
 if bench_above "$per_step" "$LIMIT_US"; then
   echo "FAIL: each code step costs $per_step us; the target is at most $LIMIT_US us" >&2

@@ -97,8 +97,9 @@ bench_must_succeed() {
 # JSON export.
 declare -A MEAN_MS
 bench_hyperfine() {
-  local runs=$1 warmup=$2 csv=$BENCH_TMP/hyperfine.csv name mean
+  local runs=$1 warmup=$2 csv=$BENCH_TMP/hyperfine.csv name mean before
   shift 2
+  before=$(bench_cpu_ticks)
   local args=()
   while (($# >= 2)); do
     args+=(-n "$1" "$2")
@@ -113,6 +114,27 @@ bench_hyperfine() {
   while IFS=, read -r name mean _; do
     MEAN_MS[$name]=$(awk -v s="$mean" 'BEGIN { printf "%.2f", s * 1000 }')
   done < <(tail -n +2 "$csv")
+  STEAL_PCT=$(bench_steal "$before" "$(bench_cpu_ticks)")
+}
+
+# The machine's CPU time so far, in ticks: "steal total" from /proc/stat
+# (empty where there is none).
+bench_cpu_ticks() {
+  [[ -r /proc/stat ]] && awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat
+}
+
+# bench_steal BEFORE AFTER: the share of CPU time the hypervisor took for
+# other guests between two bench_cpu_ticks, in percent ("?" if unknown).
+bench_steal() {
+  if [[ -z $1 || -z $2 ]]; then echo "?"; return; fi
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2];
+    printf "%.1f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# The line that says how much of the machine a virtual one had while timing:
+# on a crowded host the same binary measures much slower.
+bench_steal_line() {
+  echo "cpu time taken by the hypervisor while timing (steal): ${STEAL_PCT:-?}%"
 }
 
 # bench_ratio A B: A/B with two decimals (0 when B is 0).
@@ -165,6 +187,7 @@ bench_against_floor() {
   bench_row "$label" "${MEAN_MS[flowlua]}"
   echo "ratio flowlua/floor: ${ratio}x (target: at most ${LIMIT_RATIO}x)"
   echo "overhead over the floor: $per_step us per step"
+  bench_steal_line
   if bench_above "$ratio" "$LIMIT_RATIO"; then
     echo "FAIL: flowlua takes ${ratio}x the floor; the target is at most ${LIMIT_RATIO}x" >&2
     exit 1

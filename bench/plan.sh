@@ -87,6 +87,7 @@ bench_row "flowlua check plan.lua" "${MEAN_S[flowlua]}" "${MAX_MB[flowlua]}"
 echo "ratio flowlua/lua5.4: $(bench_ratio "${MEAN_MS[flowlua]}" "${MEAN_MS[lua5.4]}")x time," \
   "$(bench_ratio "${MAX_MB[flowlua]}" "${MAX_MB[lua5.4]}")x memory"
 echo "targets: under $LIMIT_S s and under $LIMIT_MB MiB"
+bench_steal_line
 
 status=0
 if bench_at_least "${MEAN_S[flowlua]}" "$LIMIT_S"; then
