@@ -98,8 +98,13 @@ public struct Schedule: Sendable {
     /// How many ready steps `next(admit:)` considers past one that does not fit.
     static let lookahead = 64
 
-    /// Whether any step is ready to start (resources permitting).
+    /// Whether any step is ready to start (resources permitting); a step
+    /// taken out of turn may count until `next` passes it.
     public var hasReady: Bool { !stopped && !ready.isEmpty }
+
+    /// Whether nothing new may start: the run was canceled, or a step failed
+    /// and the policy stops on failure.
+    public var isStopping: Bool { stopped }
 
     /// Records how a running step ended; returns the steps that will now
     /// never run because they depend on it.

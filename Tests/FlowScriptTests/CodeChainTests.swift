@@ -31,13 +31,13 @@ private final class ChainLog: CodeExecutor {
 
 @Suite("Code chains: code steps that follow one another run back to back on the Lua thread")
 struct CodeChainTests {
-    private func run(_ source: String, policy: Schedule.Policy = .stopOnFailure, cancelAfter: Double? = nil,
+    private func run(_ source: String, resume: Bool = false, cancelAfter: Double? = nil,
                      name: String = #function) async throws -> (RunReport, chains: [[Int]]) {
         let folder = try ScriptFolder(source, name: name)
         let log = ChainLog(try folder.load())
         let plan = try Plan(log.host.workflow, arguments: [:])
         let driver = RunDriver(plan: plan, options: RunOptions(runsDirectory: folder.url.appending(path: "runs"), jobs: 2,
-                                                               policy: policy, killGrace: .seconds(2)),
+                                                               killGrace: .seconds(2), resume: resume),
                                code: log, logger: .init(label: "test"))
         if let cancelAfter {
             Task {
@@ -122,6 +122,48 @@ struct CodeChainTests {
         #expect(report.status == .success)
         #expect(chains == [[2, 3]], "c3 and c4 only: c2 has a timeout to watch, c5 an output to check")
         #expect(report.vars["seq"] == sequence(1...6))
+    }
+
+    @Test func onStartAndATemplatedEnvEndTheChainAndTheStepSeesItsEnv() async throws {
+        let (report, chains) = try await run(chain(6, body: """
+            if ctx.step == "c4" then ctx.vars.x = ctx:sh("printf %s \\"$X\\"").stdout end
+            """, extra: """
+            i == 2 and { on_start = function(step)
+              local f = assert(io.open(step.run_dir .. "/start.txt", "w")); f:write(step.name); f:close()
+            end } or i == 4 and { env = { X = "v${seq}" } } or nil
+            """))
+        #expect(report.status == .success)
+        #expect(chains == [[1, 2], [4, 5]], "c2's on_start runs before it (it heads a chain); c4's env is filled in as it starts")
+        #expect(report.file("start.txt") == "c2")
+        #expect(report.vars["x"] == .string("v1,2,3"))
+        #expect(report.vars["seq"] == sequence(1...6))
+    }
+
+    @Test func noChainUnderResume() async throws {
+        let (report, chains) = try await run(chain(3), resume: true)
+        #expect(report.status == .success)
+        #expect(chains.isEmpty, "a step may come from the cache: the driver sees to each")
+        #expect(report.vars["seq"] == sequence(1...3))
+    }
+
+    @Test func afterAFailureARetriedCodeStepStartsNoChain() async throws {
+        // x fails, waits to retry; bad fails meanwhile, which stops the run;
+        // x's retry runs alone and y, after it, must not start.
+        let (report, chains) = try await run("""
+            tries = 0
+            workflow { name = "stop", steps = {
+              container "bad" { commands = { "sleep 0.3; exit 1" } },
+              code "x" { retries = 1, retry_delay = 1, run = function(ctx)
+                tries = tries + 1; if tries == 1 then error("first attempt") end
+              end },
+              code "y" { after = { "x" }, run = function(ctx) io.open(ctx:path "y.ran", "w"):close() end },
+            } }
+            """)
+        #expect(report.status == .error)
+        #expect(report.step("x")?.attempts == 2)
+        #expect(report.step("y")?.state.status == .notRun)
+        #expect(report.file("y.ran") == nil, "nothing new starts after a failure")
+        #expect(chains.isEmpty)
     }
 
     @Test func aFailingLinkEndsTheChainAndTheStepsAfterItDoNotRun() async throws {

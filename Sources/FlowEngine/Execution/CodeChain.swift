@@ -34,6 +34,8 @@ public final class CodeChain: Sendable {
     private struct State {
         /// Links begun on the Lua thread: `begun` of them, from the first.
         var begun = 1
+        /// Links whose outcome was handed over: `delivered` of them, from the first.
+        var delivered = 0
         var revoked = false
         var outcomes: [Int: CodeOutcome] = [:]
         var waiters: [Int: CheckedContinuation<CodeOutcome, Never>] = [:]
@@ -66,6 +68,7 @@ public final class CodeChain: Sendable {
         let (waiter, goesOn) = state.withLock { state in
             let goesOn = outcome.result.succeeded && !state.revoked && position + 1 < links.count
             if goesOn { state.begun = position + 2 }
+            state.delivered = position + 1
             guard let waiter = state.waiters.removeValue(forKey: position) else {
                 state.outcomes[position] = outcome
                 return (nil as CheckedContinuation<CodeOutcome, Never>?, goesOn)
@@ -85,6 +88,19 @@ public final class CodeChain: Sendable {
                 return nil
             }
             if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// The executor is done with the chain: a link that began and has no
+    /// outcome (an executor that broke off) ends in an error, so that
+    /// nobody waits for it for ever.
+    public func end() {
+        let missing = state.withLock { state -> Range<Int> in
+            state.revoked = true
+            return state.delivered..<state.begun
+        }
+        for position in missing {
+            _ = deliver(position, CodeOutcome(result: ExecResult(exitCode: nil, error: "the code chain ended before this step did")))
         }
     }
 

@@ -402,8 +402,8 @@ public actor RunDriver {
     /// driver would have started, in the same order; and only through steps
     /// that have nothing for the driver to do between them (see `chains`).
     private func chain(from head: Int, attempt: Int) -> CodeChain? {
-        guard let folder, code != nil, !options.resume, !canceling, running.isEmpty, retryQueue.isEmpty,
-              timers.isEmpty, !schedule.hasReady, chainable(head)
+        guard let folder, code != nil, !options.resume, !canceling, !schedule.isStopping, running.isEmpty,
+              retryQueue.isEmpty, timers.isEmpty, !schedule.hasReady, chainable(head)
         else { return nil }
         var links = [CodeChain.Link]()
         var current = head
@@ -431,12 +431,14 @@ public actor RunDriver {
 
     /// Whether a code step can be a link of a chain: the driver has nothing
     /// to do between its end and the next link's start (no on_success
-    /// callback, no timeout or declared outputs to check, no environment to
-    /// fill in with the run variables of the moment).
+    /// callback, no timeout or declared outputs to check, no inputs to hash
+    /// for its cache key as it starts, no environment to fill in with the
+    /// run variables of the moment).
     private func chainable(_ index: Int) -> Bool {
         guard case .code(let step) = plan.workflow.steps[index], !plan.workers[index].isRemote else { return false }
         let info = step.info
         return info.timeout == nil && info.callbacks.onSuccess == nil && plan.outputs[index].isEmpty
+            && plan.inputs[index].isEmpty
             && !info.env.values.contains(where: Template.hasPlaceholder)
             && !plan.workers[index].env.values.contains(where: Template.hasPlaceholder)
     }
@@ -475,7 +477,10 @@ public actor RunDriver {
         }
         if let chain, let code {
             // The chain goes on on the Lua thread; its links' ends come back one by one.
-            Task { [vars] in await code.run(chain, vars: vars) }
+            Task { [vars] in
+                await code.run(chain, vars: vars)
+                chain.end()
+            }
             let outcome = await chain.outcome(0)
             attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
             return
