@@ -81,7 +81,9 @@ public final class CodeChain: Sendable {
 
     /// The outcome of link `position`, which has begun.
     public func outcome(_ position: Int) async -> CodeOutcome {
-        await withCheckedContinuation { continuation in
+        // Without suspending when it is there already (the driver a link behind).
+        if let outcome = state.withLock({ $0.outcomes.removeValue(forKey: position) }) { return outcome }
+        return await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
                 if let outcome = state.outcomes.removeValue(forKey: position) { return outcome as CodeOutcome? }
                 state.waiters[position] = continuation

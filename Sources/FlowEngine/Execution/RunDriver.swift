@@ -355,9 +355,9 @@ public actor RunDriver {
         observe(.stepStarted(step: step.name, index: index, attempt: attempt))
         running.insert(index)
         if let link {
-            // Begun on the Lua thread already, as the link before it ended there.
+            // Begun on the Lua thread already, as the link before it ended
+            // there; the chain's head task waits for its end (`perform`).
             stops[index] = link.chain.links[link.position].stop
-            Task(executorPreference: executor) { await self.follow(index, attempt: attempt, link: link) }
             return
         }
         let stop = chain?.links[0].stop ?? StopHandle()
@@ -443,12 +443,6 @@ public actor RunDriver {
             && !plan.workers[index].env.values.contains(where: Template.hasPlaceholder)
     }
 
-    /// Waits for the end of a link that began on the Lua thread.
-    private func follow(_ index: Int, attempt: Int, link: (chain: CodeChain, position: Int)) async {
-        let outcome = await link.chain.outcome(link.position)
-        attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
-    }
-
     /// After link `index` succeeded: the next link, if it has begun on the
     /// Lua thread, is running, and counts so (stopping or not).
     private func followChain(after index: Int, as status: Status) {
@@ -476,13 +470,23 @@ public actor RunDriver {
             }
         }
         if let chain, let code {
-            // The chain goes on on the Lua thread; its links' ends come back one by one.
+            // The chain goes on on the Lua thread; this task takes the ends
+            // of its links as they come, each link started by the end of the
+            // one before (`followChain`).
             Task { [vars] in
                 await code.run(chain, vars: vars)
                 chain.end()
             }
-            let outcome = await chain.outcome(0)
-            attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
+            var (index, attempt) = (index, attempt)
+            for position in chain.links.indices {
+                if position > 0 {
+                    index = chain.links[position].index
+                    guard chain.hasBegun(position), running.contains(index) else { return }
+                    attempt = attempts[index]
+                }
+                let outcome = await chain.outcome(position)
+                attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
+            }
             return
         }
         let (result, changes) = await Self.execute(step, worker: plan.workers[index], context: context, code: code,
