@@ -583,7 +583,7 @@ public actor RunDriver {
         var result = result
         if timedOut.contains(index), let timeout = step.info.timeout {
             result.error = "timed out after \(Self.seconds(timeout))"
-        } else if result.succeeded {
+        } else if result.succeeded, !plan.outputs[index].isEmpty {
             let variables = variables(for: index, folder: folder)
             for output in plan.outputs[index] {
                 let path = (try? variables.substitute(output)) ?? output
