@@ -70,9 +70,11 @@ public struct Carryover: Sendable {
 /// run variables) and reacts to what happens: an attempt ended, a retry is
 /// due, an attempt ran out of time, the run was canceled. Each attempt is a
 /// task that prefers the driver's own thread, where its processes are also
-/// reaped: a no-op step runs without a single hop between threads. Stopping an attempt
-/// triggers its `StopHandle`, which stops its processes or interrupts its
-/// Lua code.
+/// reaped: a no-op step runs without a single hop between threads. Code
+/// steps that follow one another run back to back on the Lua state's thread
+/// as a `CodeChain`, the driver recording each a step behind. Stopping an
+/// attempt triggers its `StopHandle`, which stops its processes or
+/// interrupts its Lua code.
 public actor RunDriver {
     private let executor = ThreadExecutor(name: "flowlua.driver")
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
