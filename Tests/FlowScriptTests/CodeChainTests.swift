@@ -170,9 +170,14 @@ struct CodeChainTests {
         let (report, chains) = try await run(chain(4, body: """
             if i == 2 then error("broken") end
             io.open(ctx:path(ctx.step .. ".ran"), "w"):close()
+            """, extra: """
+            i == 2 and { on_failure = function(step, err)
+              local f = assert(io.open(step.run_dir .. "/failed.txt", "w")); f:write(step.name, " ", step.status); f:close()
+            end } or nil
             """))
         #expect(report.status == .error)
-        #expect(chains == [[0, 1, 2, 3]])
+        #expect(chains == [[0, 1, 2, 3]], "on_failure does not end a chain: nothing follows a failure")
+        #expect(report.file("failed.txt") == "c2 error", "the failed link's on_failure ran")
         #expect(report.steps.map(\.state.status) == [.success, .error, .notRun, .notRun])
         #expect(report.step("c2")?.result?.error?.hasSuffix(": broken") == true)
         #expect(report.file("c1.ran") != nil)
