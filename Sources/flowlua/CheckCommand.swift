@@ -33,6 +33,7 @@ extension Flowlua {
             let edges = plan.dependencies.reduce(0) { $0 + $1.count }
             print("\(options.script): ok: workflow '\(workflow.name)', \(count(workflow.parameters.count, "parameter")), "
                 + "\(count(workflow.steps.count, "step")), \(count(edges, "dependency", "dependencies"))")
+            withExtendedLifetime((host, plan)) { exitLeavingMemory() }
         }
 
         private func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {

@@ -87,8 +87,10 @@ extension Flowlua {
                 _ = try session.record(id, plan: plan, script: options.script)
             }
             let (report, signal) = try await session.execute(host, plan, id: id)
-            let code = RunSession.exitCode(report, signal: signal)
-            if code != 0 { throw ExitCode(code) }
+            // Recorded to the last event: the rest is the operating system's to free.
+            withExtendedLifetime((host, plan, session, report)) {
+                exitLeavingMemory(RunSession.exitCode(report, signal: signal))
+            }
         }
 
         /// Records the run and starts a process of its own for it, in a new
