@@ -137,6 +137,28 @@ struct WorkflowLoaderTests {
         #expect(top.error() == "\(top.script):1: nmae: unknown field")
     }
 
+    @Test func fieldsTheConstructorSetsAndNonTablesAreRefusedWithTheirNames() throws {
+        let cases = [
+            ("workflow { name = 'x', steps = {\n container 'a' { kind = 'code' } } }",
+             "2: container 'a': field 'kind' is set by the constructor"),
+            ("workflow { name = 'x', steps = {\n code 'b' { name = 'c', run = print } } }",
+             "2: code 'b': field 'name' is set by the constructor"),
+            ("workflow { name = 'x', steps = {\n container 'a' (42) } }",
+             "2: container 'a': expected a table of fields, got number"),
+            ("workflow { name = 'x', workers = { w = worker.docker { type = 'slurm' } },\n steps = {} }",
+             "1: worker.docker: field 'type' is set by the constructor"),
+            ("workflow { name = 'x', parameters = {\n param.int 'n' { name = 'm' } }, steps = {} }",
+             "2: param.int 'n': field 'name' is set by the constructor"),
+            ("workflow { name = 'x', __kind = 'y', steps = {} }",
+             "1: workflow: field '__kind' is set by the constructor"),
+            ("workflow 'x'", "1: workflow: expected a table of fields, got string"),
+        ]
+        for (source, message) in cases {
+            let folder = try ScriptFolder(source)
+            #expect(folder.error() == "\(folder.script):\(message)", Comment(rawValue: source))
+        }
+    }
+
     @Test func resourcesRetriesAndTimeoutsAreChecked() throws {
         func error(_ fields: String) throws -> String {
             try ScriptFolder("workflow { name = 'x', steps = {\n container 'a' { commands = { 'true' }, \(fields) } } }",

@@ -31,25 +31,39 @@ local function checkname(what, name, level)
   end
 end
 
+-- The first field of a, b, __source, __line that `t` sets (a only when
+-- there is no b), for the "set by the constructor" error.
+local function reserved(t, a, b)
+  if t[a] ~= nil then return a end
+  if b == nil then return nil end
+  if t[b] ~= nil then return b end
+  if t.__source ~= nil then return "__source" end
+  if t.__line ~= nil then return "__line" end
+end
+
+-- What a message calls the thing: `what`, or `what 'name'`. Put together
+-- only for a message: a script may declare 100,000 steps.
+local function label(what, name)
+  return name and what .. " '" .. name .. "'" or what
+end
+
 -- A new spec table: a copy of `options` (the caller may reuse its table)
--- with the constructor's fields; `what()` names it, only for errors.
-local function spec(what, options, source, line, a, va, b, vb, level)
+-- with the constructor's fields; `what` and `name` name it in errors.
+local function spec(what, name, options, source, line, a, va, b, vb, level)
   local t = {}
   if options ~= nil then
     if type(options) ~= "table" then
-      error(what() .. ": expected a table of fields, got " .. type(options), level + 1)
+      error(label(what, name) .. ": expected a table of fields, got " .. type(options), level + 1)
     end
     for k, v in next, options do t[k] = v end
-    for _, k in ipairs { a, b, "__source", "__line" } do
-      if t[k] ~= nil then error(what() .. ": field '" .. k .. "' is set by the constructor", level + 1) end
-    end
+    local k = reserved(t, a, b)
+    if k then error(label(what, name) .. ": field '" .. k .. "' is set by the constructor", level + 1) end
   end
   t[a], t.__source, t.__line = va, source, line
   if b then t[b] = vb end
   return t
 end
 
--- param.<type> "name" { ... }: usable with or without the options table.
 M.param = setmetatable({}, {
   __index = function(_, kind)
     return function(name)
@@ -59,8 +73,8 @@ M.param = setmetatable({}, {
       return setmetatable(declared, {
         __call = function(_, options)
           local called, at = origin(2)
-          return spec(function() return "param." .. kind .. " '" .. name .. "'" end,
-                      options, called, at, "name", name, "type", kind, 2)
+          local t = spec("param." .. kind, name, options, called, at, "name", name, "type", kind, 2)
+          return t  -- not a tail call: an error's level 3 is the script's line
         end,
       })
     end
@@ -71,19 +85,20 @@ M.worker = setmetatable({}, {
   __index = function(_, kind)
     return function(options)
       local source, line = origin(2)
-      return spec(function() return "worker." .. kind end, options, source, line, "type", kind, nil, nil, 2)
+      local t = spec("worker." .. kind, nil, options, source, line, "type", kind, nil, nil, 2)
+      return t  -- not a tail call (see param)
     end
   end,
 })
 
 local function step(kind)
-  local function what(name) return function() return kind .. " '" .. name .. "'" end end
   return function(name)
     checkname(kind, name, 2)
     local source, line = origin(2)
     return function(options)
       if kind == "code" and type(options) == "function" then options = { run = options } end
-      return spec(what(name), options, source, line, "kind", kind, "name", name, 2)
+      local t = spec(kind, name, options, source, line, "kind", kind, "name", name, 2)
+      return t  -- not a tail call (see param)
     end
   end
 end
@@ -105,7 +120,7 @@ function M.workflow(options)
     error("workflow: a script declares one workflow (already declared at " .. at .. ")", 2)
   end
   local source, line = origin(2)
-  local t = spec(function() return "workflow" end, options, source, line, "__kind", "workflow", nil, nil, 2)
+  local t = spec("workflow", nil, options, source, line, "__kind", "workflow", nil, nil, 2)
   M.declared = t
   return t
 end
