@@ -7,10 +7,11 @@ import Synchronization
 /// each outcome as it comes.
 ///
 /// The driver hands out a chain only when nothing else is running or ready
-/// and no link has a callback, timeout, declared output or templated
-/// environment to see to in between, so it starts exactly the steps, in the
-/// order, that it would have started itself. A failed link ends the chain;
-/// a cancel revokes what has not begun and stops what has.
+/// and no link has anything for it to see to in between (an `on_start` or
+/// `on_success` callback, a timeout, declared inputs or outputs, a templated
+/// environment), so it starts exactly the steps, in the order, that it would
+/// have started itself. A failed link ends the chain; a cancel revokes what
+/// has not begun and stops what has.
 public final class CodeChain: Sendable {
     /// One step of the chain.
     public struct Link: Sendable {
