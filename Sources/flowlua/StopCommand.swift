@@ -83,9 +83,31 @@ enum Leftovers {
 
     /// Whether a process belongs to a Slurm job (a slurm step's job runs in
     /// the run folder on the node): Slurm's, which a restart follows and
-    /// `scancel` stops, not a leftover.
+    /// `scancel` stops, not a leftover. Its environment says so, or, for a
+    /// command that dropped it or a job not yet past its exec, an ancestor
+    /// that is Slurm's step daemon.
     static func isClusterJob(_ pid: pid_t) -> Bool {
-        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
-        return environment.split(separator: 0).contains { $0.starts(with: Array("SLURM_JOB_ID=".utf8)) }
+        if let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+           environment.split(separator: 0).contains(where: { $0.starts(with: Array("SLURM_JOB_ID=".utf8)) }) {
+            return true
+        }
+        var current = pid
+        for _ in 0..<32 {
+            guard current > 1, let (name, parent) = status(of: current) else { return false }
+            if name == "slurmstepd" { return true }
+            current = parent
+        }
+        return false
+    }
+
+    /// A process's command name and parent, from /proc/<pid>/stat.
+    private static func status(of pid: pid_t) -> (name: String, parent: pid_t)? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // "pid (comm) state ppid ...": the name may hold spaces and parentheses.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 1, let parent = pid_t(fields[1]) else { return nil }
+        return (String(stat[stat.index(after: open)..<close]), parent)
     }
 }

@@ -170,7 +170,9 @@ struct SlurmTests {
     func aDetachedRunFollowsItsJobsAgainAcrossARestart() async throws {
         let space = try workspace("""
                 container "long" { worker = "hpc", outputs = { "long.txt" },
-                                   commands = { "echo ran >> runs.log", "sleep 12", "echo done > long.txt" } },
+                                   commands = { "echo ran >> runs.log",
+                                                -- Working in the run folder without SLURM_JOB_ID: still the job's.
+                                                "env -u SLURM_JOB_ID sleep 12", "echo done > long.txt" } },
                 container "next" { worker = "hpc", inputs = { "long.txt" }, commands = { "echo next ran >> runs.log" } },
             """)
         let started = try await space.run(["run", "--detach", "flow.lua"])
