@@ -60,19 +60,31 @@ func executeBlocking(_ executable: String, _ arguments: [String], in directory: 
         try stdin.fileHandleForWriting.close()
     }
     // Drain stdout on another thread while this one drains stderr, so neither pipe fills up.
-    let stdout = Drained()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        stdout.data = out.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
+    let stdout = drained(out.fileHandleForReading)
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
+    let output = stdout()
     process.waitUntilExit()
     return Outcome(status: process.terminationStatus,
-                   stdout: String(decoding: stdout.data, as: UTF8.self),
+                   stdout: String(decoding: output, as: UTF8.self),
                    stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// Starts reading `handle` to its end on a thread of its own; the function
+/// returned waits for what was read. Not on a global dispatch queue: on
+/// Linux those threads are the cooperative pool's (two here), and a drain
+/// blocking one for the length of a long run (a Slurm time limit takes 90 s)
+/// held up every async test, and the time limits of some, until it ended.
+func drained(_ handle: FileHandle) -> () -> Data {
+    let box = Drained()
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        box.data = handle.readDataToEndOfFile()
+        done.signal()
+    }.start()
+    return {
+        done.wait()
+        return box.data
+    }
 }
 
 private final class Drained: @unchecked Sendable { var data = Data() }
@@ -137,17 +149,11 @@ func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT,
     let (stdout, stderr) = (out.fileHandleForReading, err.fileHandleForReading)
     let outcome = Task {
         try await offPool { () -> Outcome in
-            let drained = Drained()
-            let group = DispatchGroup()
-            group.enter()
-            DispatchQueue.global().async {
-                drained.data = stdout.readDataToEndOfFile()
-                group.leave()
-            }
+            let output = drained(stdout)
             let errors = stderr.readDataToEndOfFile()
-            group.wait()
+            let data = output()
             process.waitUntilExit()
-            return Outcome(status: process.terminationStatus, stdout: String(decoding: drained.data, as: UTF8.self),
+            return Outcome(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
                            stderr: String(decoding: errors, as: UTF8.self))
         }
     }
