@@ -252,10 +252,7 @@ public final class RunStore: Sendable {
     /// stays a zombie where PID 1 does not reap, as on these machines).
     public static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex
-        else { return true }
-        return stat[stat.index(close, offsetBy: 2)] != "Z"
+        return ProcessStatus(pid)?.state != "Z"
     }
 
     /// Whether process `pid` runs a program named flowlua.

@@ -93,21 +93,10 @@ enum Leftovers {
         }
         var current = pid
         for _ in 0..<32 {
-            guard current > 1, let (name, parent) = status(of: current) else { return false }
-            if name == "slurmstepd" { return true }
-            current = parent
+            guard current > 1, let status = ProcessStatus(current) else { return false }
+            if status.name == "slurmstepd" { return true }
+            current = status.parent
         }
         return false
-    }
-
-    /// A process's command name and parent, from /proc/<pid>/stat.
-    private static func status(of pid: pid_t) -> (name: String, parent: pid_t)? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // "pid (comm) state ppid ...": the name may hold spaces and parentheses.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 1, let parent = pid_t(fields[1]) else { return nil }
-        return (String(stat[stat.index(after: open)..<close]), parent)
     }
 }

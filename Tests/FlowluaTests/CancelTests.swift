@@ -29,8 +29,9 @@ struct CancelTests {
         }
         let (errors, output) = (err.fileHandleForReading, out.fileHandleForReading)
         let outcome = try await offPool { () -> Outcome in
+            let drainedOutput = drained(output)
             let stderr = errors.readDataToEndOfFile()
-            let stdout = output.readDataToEndOfFile()
+            let stdout = drainedOutput()
             process.waitUntilExit()
             return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                            stderr: String(decoding: stderr, as: UTF8.self))
