@@ -14,9 +14,7 @@ struct CancelTests {
         process.executableURL = URL(fileURLWithPath: flowluaBinary)
         process.arguments = [file.path, "--runs-dir", "runs", "--grace", String(grace)]
         process.currentDirectoryURL = folder
-        let err = Pipe(), out = Pipe()
-        process.standardError = err
-        process.standardOutput = out
+        let capture = try Capture(of: process)
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && !FileManager.default.fileExists(atPath: folder.appending(path: "ready").path) {
@@ -27,14 +25,9 @@ struct CancelTests {
             if i > 0 { try await Task.sleep(for: .seconds(gap)) }
             kill(process.processIdentifier, signal)
         }
-        let (errors, output) = (err.fileHandleForReading, out.fileHandleForReading)
         let outcome = try await offPool { () -> Outcome in
-            let drainedOutput = drained(output)
-            let stderr = errors.readDataToEndOfFile()
-            let stdout = drainedOutput()
             process.waitUntilExit()
-            return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                           stderr: String(decoding: stderr, as: UTF8.self))
+            return capture.outcome()
         }
         return (outcome, folder, Date().timeIntervalSince(sent))
     }

@@ -42,7 +42,7 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 }
 
 /// `execute`, blocking the calling thread; `input` (small) is its
-/// standard input, through a pipe.
+/// standard input.
 func executeBlocking(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot,
                      environment: [String: String] = [:], input: String? = nil) throws -> Outcome {
     let process = Process()
@@ -50,44 +50,44 @@ func executeBlocking(_ executable: String, _ arguments: [String], in directory: 
     process.arguments = arguments
     process.currentDirectoryURL = directory
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe(), stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    if input != nil { process.standardInput = stdin }
+    let capture = try Capture(of: process, input: input)
     try process.run()
-    if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-    }
-    // Drain stdout on another thread while this one drains stderr, so neither pipe fills up.
-    let stdout = drained(out.fileHandleForReading)
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    let output = stdout()
     process.waitUntilExit()
-    return Outcome(status: process.terminationStatus,
-                   stdout: String(decoding: output, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+    return capture.outcome()
 }
 
-/// Starts reading `handle` to its end on a thread of its own; the function
-/// returned waits for what was read. Not on a global dispatch queue: on
-/// Linux those threads are the cooperative pool's (two here), and a drain
-/// blocking one for the length of a long run (a Slurm time limit takes 90 s)
-/// held up every async test, and the time limits of some, until it ended.
-func drained(_ handle: FileHandle) -> () -> Data {
-    let box = Drained()
-    let done = DispatchSemaphore(value: 0)
-    Thread {
-        box.data = handle.readDataToEndOfFile()
-        done.signal()
-    }.start()
-    return {
-        done.wait()
-        return box.data
+/// A child's standard output and error, in files rather than pipes: a
+/// pipe's end of file waits for every copy of its write end, and a process
+/// another test spawns at the same moment may take a copy and keep it for as
+/// long as it runs (a Slurm time-limit test, 80 s, held up a test of 1 s
+/// that way). Read once the process has ended.
+struct Capture {
+    private let process: Process
+    private let folder: URL
+
+    init(of process: Process, input: String? = nil) throws {
+        self.process = process
+        folder = FileManager.default.temporaryDirectory.appending(path: "flowlua-capture-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["stdout", "stderr"] {
+            _ = FileManager.default.createFile(atPath: folder.appending(path: name).path, contents: nil)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: folder.appending(path: "stdout"))
+        process.standardError = try FileHandle(forWritingTo: folder.appending(path: "stderr"))
+        if let input {
+            let file = folder.appending(path: "stdin")
+            try input.write(to: file, atomically: true, encoding: .utf8)
+            process.standardInput = try FileHandle(forReadingFrom: file)
+        }
+    }
+
+    /// What the ended process wrote, and its status; the files are removed.
+    func outcome() -> Outcome {
+        let read = { (name: String) in (try? String(contentsOf: folder.appending(path: name), encoding: .utf8)) ?? "" }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        return Outcome(status: process.terminationStatus, stdout: read("stdout"), stderr: read("stderr"))
     }
 }
-
-private final class Drained: @unchecked Sendable { var data = Data() }
 
 /// A fresh temporary folder.
 func scratch(_ name: String = #function) throws -> URL {
@@ -142,19 +142,12 @@ func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT,
     process.executableURL = URL(fileURLWithPath: flowluaBinary)
     process.arguments = arguments
     process.currentDirectoryURL = folder
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
+    let capture = try Capture(of: process)
     try process.run()
-    let (stdout, stderr) = (out.fileHandleForReading, err.fileHandleForReading)
     let outcome = Task {
         try await offPool { () -> Outcome in
-            let output = drained(stdout)
-            let errors = stderr.readDataToEndOfFile()
-            let data = output()
             process.waitUntilExit()
-            return Outcome(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
-                           stderr: String(decoding: errors, as: UTF8.self))
+            return capture.outcome()
         }
     }
     let deadline = Date().addingTimeInterval(20)
