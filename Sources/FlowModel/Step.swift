@@ -1,51 +1,123 @@
 /// What every kind of step declares: its name, ordering, files, resources,
 /// failure handling and callbacks.
+///
+/// A value type whose fields live in one shared, copied-on-write box: the
+/// engine copies step descriptions freely (a plan of 100,000 steps reads each
+/// several times), and a copy is then one reference count, not one per field.
 public struct StepInfo: Sendable, Hashable {
-    public var name: String
+    private struct Fields: Sendable, Hashable {
+        var name: String
+        var after: [String]
+        var inputs: [String]
+        var outputs: [String]
+        var worker: String?
+        var env: [String: String]
+        var cpus: Double?
+        var memory: UInt64?
+        var retries: Int
+        var retryDelay: Double
+        var timeout: Double?
+        var callbacks: Callbacks
+        var origin: String?
+    }
+
+    // Immutable once shared: a setter on a shared box copies it first.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private var fields: Fields {
+        _read { yield box.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            yield &box.fields
+        }
+    }
+
+    /// The step's name, unique in its workflow.
+    public var name: String {
+        get { fields.name }
+        set { fields.name = newValue }
+    }
     /// Steps that must succeed before this one starts.
-    public var after: [String]
+    public var after: [String] {
+        get { fields.after }
+        set { fields.after = newValue }
+    }
     /// Files (relative to the run folder) this step reads; a path ending in
     /// `/` names a folder.
-    public var inputs: [String]
+    public var inputs: [String] {
+        get { fields.inputs }
+        set { fields.inputs = newValue }
+    }
     /// Files this step must produce; a missing one fails the step.
-    public var outputs: [String]
+    public var outputs: [String] {
+        get { fields.outputs }
+        set { fields.outputs = newValue }
+    }
     /// The worker to run on; nil means the default worker for the step kind.
-    public var worker: String?
+    public var worker: String? {
+        get { fields.worker }
+        set { fields.worker = newValue }
+    }
     /// Environment variables for this step, over the worker's.
-    public var env: [String: String]
+    public var env: [String: String] {
+        get { fields.env }
+        set { fields.env = newValue }
+    }
     /// Cores reserved while the step runs; nil reserves none.
-    public var cpus: Double?
+    public var cpus: Double? {
+        get { fields.cpus }
+        set { fields.cpus = newValue }
+    }
     /// Bytes of memory reserved while the step runs; nil reserves none.
-    public var memory: UInt64?
+    public var memory: UInt64? {
+        get { fields.memory }
+        set { fields.memory = newValue }
+    }
     /// How many times a failed step is run again.
-    public var retries: Int
+    public var retries: Int {
+        get { fields.retries }
+        set { fields.retries = newValue }
+    }
     /// Seconds before the first retry; each further retry waits twice as long.
-    public var retryDelay: Double
+    public var retryDelay: Double {
+        get { fields.retryDelay }
+        set { fields.retryDelay = newValue }
+    }
     /// Seconds an attempt may run before it is stopped as failed.
-    public var timeout: Double?
+    public var timeout: Double? {
+        get { fields.timeout }
+        set { fields.timeout = newValue }
+    }
     /// Functions of the script called as the step starts and ends.
-    public var callbacks: Callbacks
+    public var callbacks: Callbacks {
+        get { fields.callbacks }
+        set { fields.callbacks = newValue }
+    }
     /// Where the script declared the step (`workflow.lua:12`).
-    public var origin: String?
+    public var origin: String? {
+        get { fields.origin }
+        set { fields.origin = newValue }
+    }
 
     public init(name: String, after: [String] = [], inputs: [String] = [], outputs: [String] = [],
                 worker: String? = nil, env: [String: String] = [:], cpus: Double? = nil,
                 memory: UInt64? = nil, retries: Int = 0, retryDelay: Double = 1, timeout: Double? = nil,
                 callbacks: Callbacks = .init(), origin: String? = nil) {
-        self.name = name
-        self.after = after
-        self.inputs = inputs
-        self.outputs = outputs
-        self.worker = worker
-        self.env = env
-        self.cpus = cpus
-        self.memory = memory
-        self.retries = retries
-        self.retryDelay = retryDelay
-        self.timeout = timeout
-        self.callbacks = callbacks
-        self.origin = origin
+        box = Box(Fields(name: name, after: after, inputs: inputs, outputs: outputs, worker: worker, env: env,
+                         cpus: cpus, memory: memory, retries: retries, retryDelay: retryDelay, timeout: timeout,
+                         callbacks: callbacks, origin: origin))
     }
+
+    public static func == (a: StepInfo, b: StepInfo) -> Bool {
+        a.box === b.box || a.box.fields == b.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 
     /// The wait before retry number `retry` (1-based): `retryDelay`,
     /// doubling each time, at most ten minutes.
