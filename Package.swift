@@ -25,6 +25,8 @@ let package = Package(
         ),
         // The few lines of C that must raise Lua errors after Swift returns.
         .target(name: "CLuaShims", dependencies: ["CLua"]),
+        // The DSL's step constructors, the hot path of a script declaring many steps.
+        .target(name: "CFlowDSL", dependencies: ["CLua"]),
         // A Swift owner of one lua_State: values, calls, closures, decoding.
         .target(name: "LuaBridge", dependencies: ["CLua", "CLuaShims"]),
         // Plain values: workflows, parameters, steps, workers, states, results.
@@ -65,7 +67,7 @@ let package = Package(
         // Evaluates workflow scripts with the embedded stdlib into model values.
         .target(
             name: "FlowScript",
-            dependencies: ["LuaBridge", "FlowModel", "FlowEngine"],
+            dependencies: ["LuaBridge", "CFlowDSL", "FlowModel", "FlowEngine"],
             plugins: ["EmbedStdlib"]
         ),
         .executableTarget(

@@ -1,3 +1,4 @@
+import CFlowDSL
 import Foundation
 import LuaBridge
 
@@ -14,6 +15,7 @@ enum Stdlib {
     /// - Returns: a function that sets the workflow's folder, whose own
     ///   modules load after the embedded ones: `setScriptDirectory(path)`.
     static func install(in lua: LuaState, searchPath: String?) throws(LuaError) -> LuaFunction {
+        lua.preload("flowlua.native", flowlua_open_dsl)
         try lua.register("__flowlua_embedded") { arguments in
             let name = try arguments.string(1, function: "__flowlua_embedded")
             guard let module = modules[name] else { return [.nil] }

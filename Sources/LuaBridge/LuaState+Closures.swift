@@ -75,4 +75,13 @@ extension LuaState {
     public func register(_ name: String, _ body: @escaping LuaSwiftFunction) throws(LuaError) {
         try setGlobal(name, .function(function(body)))
     }
+
+    /// Makes `require(name)` load a module written in C: `open` is its
+    /// `luaopen_` function, kept in `package.preload`.
+    public func preload(_ name: String, _ open: @escaping @convention(c) (OpaquePointer?) -> Int32) {
+        luaL_getsubtable(L, flowlua_registryindex(), "_PRELOAD")
+        lua_pushcclosure(L, open, 0)
+        lua_setfield(L, -2, name)
+        flowlua_pop(L, 1)
+    }
 }

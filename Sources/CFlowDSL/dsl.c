@@ -1,0 +1,75 @@
+#include "flowlua_dsl.h"
+#include <lauxlib.h>
+#include <string.h>
+
+/* kind "name" { fields }: the second call. Upvalues: kind, name, source, line.
+   Returns a copy of the fields (the script may reuse its table) with kind,
+   name and where the script named the step; errors point at the script. */
+static int fields(lua_State *L) {
+    const char *kind = lua_tostring(L, lua_upvalueindex(1));
+    const char *name = lua_tostring(L, lua_upvalueindex(2));
+    lua_settop(L, 1);
+    if (lua_type(L, 1) == LUA_TFUNCTION && strcmp(kind, "code") == 0) {
+        lua_createtable(L, 0, 1);
+        lua_insert(L, 1);
+        lua_setfield(L, 1, "run");
+    }
+    int type = lua_type(L, 1);
+    if (type != LUA_TTABLE && type != LUA_TNIL)
+        return luaL_error(L, "%s '%s': expected a table of fields, got %s", kind, name, luaL_typename(L, 1));
+    lua_createtable(L, 0, 8);
+    if (type == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, 1)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, 2);
+        }
+        static const char *const reserved[] = { "kind", "name", "__source", "__line" };
+        for (int i = 0; i < 4; i++) {
+            if (lua_getfield(L, 2, reserved[i]) != LUA_TNIL)
+                return luaL_error(L, "%s '%s': field '%s' is set by the constructor", kind, name, reserved[i]);
+            lua_pop(L, 1);
+        }
+    }
+    for (int i = 1; i <= 4; i++) lua_pushvalue(L, lua_upvalueindex(i));
+    lua_setfield(L, 2, "__line");
+    lua_setfield(L, 2, "__source");
+    lua_setfield(L, 2, "name");
+    lua_setfield(L, 2, "kind");
+    return 1;
+}
+
+/* kind "name": the first call. Upvalue: kind. */
+static int named(lua_State *L) {
+    const char *kind = lua_tostring(L, lua_upvalueindex(1));
+    if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0)
+        return luaL_error(L, "%s: expected a name string, got %s", kind,
+                          lua_type(L, 1) == LUA_TSTRING ? "an empty string" : luaL_typename(L, 1));
+    lua_Debug ar;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
+        lua_pushstring(L, ar.source);
+        lua_pushinteger(L, ar.currentline);
+    } else {
+        lua_pushnil(L);
+        lua_pushnil(L);
+    }
+    lua_pushcclosure(L, fields, 4);
+    return 1;
+}
+
+static int step(lua_State *L) {
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, named, 1);
+    return 1;
+}
+
+int flowlua_open_dsl(lua_State *L) {
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, step);
+    lua_setfield(L, -2, "step");
+    return 1;
+}
