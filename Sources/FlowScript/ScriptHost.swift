@@ -131,18 +131,20 @@ public actor ScriptHost: CodeExecutor {
             // A declaration left by an earlier script that failed is not this one's.
             try lua.run("require('flowlua.dsl').declared = nil", chunkName: "=[flowlua]")
             try lua.callIgnoringResults(chunk)
-            let taken = try lua.run("""
+            let take = try lua.load("""
                 local dsl = require('flowlua.dsl')
                 local declared = dsl.declared
                 dsl.declared = nil
                 if declared == nil then return nil end
                 return dsl.take(declared)
                 """, chunkName: "=[flowlua]")
-            guard let root = taken.first, !root.isNil else {
-                throw ScriptError("\(path): the script declares no workflow (write workflow { name = ..., steps = { ... } })")
-            }
-            let workflow = try loader.workflow(from: root, steps: taken.count > 1 ? taken[1] : .nil,
-                                               step: taken.count > 2 ? taken[2].functionValue : nil)
+            let workflow = try lua.call(take, reading: { taken throws -> Workflow in
+                guard let root = try taken.first?.copy(), !root.isNil else {
+                    throw ScriptError("\(path): the script declares no workflow (write workflow { name = ..., steps = { ... } })")
+                }
+                let count: Int? = if taken.count > 2, case .integer(let n)? = taken[2].number { n } else { nil }
+                return try loader.workflow(from: root, steps: taken[1], count: count)
+            })
             return (workflow, loader.functions)
         } catch {
             throw ScriptError.from(error)

@@ -14,6 +14,8 @@ struct WorkflowLoader {
     let directory: String
     private(set) var functions: [Int: LuaFunction] = [:]
     private var sources: [String: [Substring]] = [:]
+    /// The last chunk name a step was declared in, and its file.
+    private var lastSource: (name: String, file: String)?
     private let decoder = LuaDecoder()
 
     /// The id of the next function referenced.
@@ -30,9 +32,9 @@ struct WorkflowLoader {
 
     /// - Parameters:
     ///   - root: the declared workflow table without its steps.
-    ///   - steps: their number when they form a list (else the value of
-    ///     `steps`, to report), and `step(i)` returning step `i`, 1-based.
-    mutating func workflow(from root: LuaValue, steps stepsValue: LuaValue, step: LuaFunction?) throws -> Workflow {
+    ///   - steps: its `steps`, read in place, one step at a time.
+    ///   - count: their number when they form a list (1...n, no other key).
+    mutating func workflow(from root: LuaValue, steps stepsValue: LuaStackValue, count: Int?) throws -> Workflow {
         func fail(_ path: [any CodingKey], _ message: String) -> ScriptError {
             located(LuaDecodingError(path: path, message), in: root)
         }
@@ -127,17 +129,19 @@ struct WorkflowLoader {
             }
         }
 
-        // Steps, one at a time: a step's Lua table is copied, read and dropped.
-        guard let step, case .integer(let count) = stepsValue else {
+        // Steps, one at a time, read where the script left them.
+        guard let count else {
             if stepsValue.isNil { throw fail([], "missing field 'steps'") }
-            _ = try decode([LuaValue].self, stepsValue, at: [key("steps")])
+            _ = try decode([LuaValue].self, try stepsValue.copy(), at: [key("steps")])
             throw fail([key("steps")], "expected a list of steps")
         }
+        let workflowOrigin = Self.origin(of: root)
         var steps: [Step] = []
         steps.reserveCapacity(count)
         for i in 0..<count {
-            let element = try step.call(.integer(i + 1)).first ?? .nil
-            steps.append(try self.step(element, at: [key("steps"), index(i)], workflowOrigin: Self.origin(of: root)))
+            steps.append(try stepsValue.element(i + 1) { element in
+                try self.step(element, at: [key("steps"), index(i)], workflowOrigin: workflowOrigin)
+            })
         }
 
         let callbacks = Callbacks(onStart: spec.on_start.map { reference($0.function) },
@@ -150,24 +154,23 @@ struct WorkflowLoader {
     }
 
     /// One step from its table.
-    private mutating func step(_ element: LuaValue, at path: [any CodingKey], workflowOrigin: String?) throws -> Step {
+    private mutating func step(_ element: LuaStackValue, at path: [any CodingKey], workflowOrigin: String?) throws -> Step {
         let key = { (name: String) in LuaPathKey(stringValue: name) }
-        let origin = Self.origin(of: element) ?? workflowOrigin ?? script
         func fail(_ path: [any CodingKey], _ message: String) -> ScriptError {
-            ScriptError(origin + ": " + LuaDecodingError(path: path, message).description)
+            ScriptError((origin(of: element) ?? workflowOrigin ?? script) + ": " + LuaDecodingError(path: path, message).description)
         }
-        guard case .table(let table) = element, element["kind"].stringValue != nil else {
+        guard element.isTable, element.field("kind", { $0.string != nil }) else {
             throw fail(path, "expected a step (container \"name\" { ... }, code \"name\" { ... } or notebook \"name\" { ... }), got \(element.typeName)")
         }
         let s: StepSpec
-        do { s = try StepReader(path: path).read(table) } catch { throw ScriptError(origin + ": " + error.description) }
-        guard let own = StepSpec.kindFields[s.kind] else {
+        do { s = try StepReader(path: path).read(element) } catch {
+            throw ScriptError((origin(of: element) ?? workflowOrigin ?? script) + ": " + error.description)
+        }
+        guard StepSpec.kinds.contains(s.kind) else {
             throw fail(path + [key("kind")], "unknown step kind '\(s.kind)' (container, code, notebook)")
         }
-        for (other, fields) in StepSpec.kindFields where other != s.kind {
-            for field in fields.sorted() where !element[field].isNil && !own.contains(field) {
-                throw fail(path + [key(field)], "not a field of a \(s.kind) step (it belongs to \(other) steps)")
-            }
+        if let (field, other) = s.foreignField {
+            throw fail(path + [key(field)], "not a field of a \(s.kind) step (it belongs to \(other) steps)")
         }
         // Bounded, so that no value (math.huge, math.maxinteger) overflows a clock or a count.
         let longest = Self.longestSeconds
@@ -195,7 +198,7 @@ struct WorkflowLoader {
         let info = StepInfo(name: s.name, after: s.after ?? [], inputs: s.inputs ?? [], outputs: s.outputs ?? [],
                             worker: s.worker, env: (s.env ?? [:]).mapValues(\.text), cpus: s.cpus,
                             memory: memory, retries: s.retries ?? 0, retryDelay: s.retry_delay ?? 1,
-                            timeout: s.timeout, callbacks: callbacks, origin: Self.origin(of: element))
+                            timeout: s.timeout, callbacks: callbacks, origin: origin(of: element, line: s.line))
         switch s.kind {
         case "container":
             guard let commands = s.commands else { throw fail(path, "missing field 'commands'") }
@@ -249,11 +252,39 @@ struct WorkflowLoader {
         return ScriptError((origin ?? script) + ": " + error.description)
     }
 
+    /// `file:line` where the DSL built a step's table (see `origin(of:)`);
+    /// the file of the last chunk name is kept, as every step of a script
+    /// has the same.
+    private mutating func origin(of element: LuaStackValue, line: Int?) -> String? {
+        let file: String? = element.field("__source") { source in
+            if let (name, file) = lastSource, source.isString(name) { return file }
+            guard let name = source.string else { return nil }
+            let file = Self.file(ofChunk: name)
+            lastSource = (name, file)
+            return file
+        }
+        guard let file else { return nil }
+        guard let line else { return file }
+        return file + ":" + String(line)
+    }
+
+    /// The same, uncached, for an error.
+    private func origin(of element: LuaStackValue) -> String? {
+        guard let source = element.field("__source", \.string) else { return nil }
+        let file = Self.file(ofChunk: source)
+        guard case .integer(let line)? = element.field("__line", \.number) else { return file }
+        return "\(file):\(line)"
+    }
+
+    private static func file(ofChunk source: String) -> String {
+        source.hasPrefix("@") || source.hasPrefix("=") ? String(source.dropFirst()) : "[string]"
+    }
+
     /// `file:line` where the DSL built a table, from the chunk name and line
     /// it stamped on it.
     static func origin(of value: LuaValue) -> String? {
         guard case .string(let source) = value["__source"] else { return nil }
-        let file = source.hasPrefix("@") || source.hasPrefix("=") ? String(source.dropFirst()) : "[string]"
+        let file = file(ofChunk: source)
         guard case .integer(let line) = value["__line"] else { return file }
         return "\(file):\(line)"
     }

@@ -133,10 +133,26 @@ struct StepSpec {
     var output: String?
     var params: [String: ValueSpec]?
     var requirements: [String]?
+    /// `__line`, where the DSL saw the step declared.
+    var line: Int?
 
-    static let kindFields: [String: Set<String>] = [
-        "container": ["image", "commands", "network"],
-        "code": ["run"],
-        "notebook": ["notebook", "output", "params", "requirements"],
-    ]
+    /// The step kinds.
+    static let kinds: Set<String> = ["container", "code", "notebook"]
+
+    /// The first field set that belongs to another kind of step, and that kind.
+    var foreignField: (field: String, kind: String)? {
+        if kind != "container" {
+            if commands != nil { return ("commands", "container") }
+            if image != nil { return ("image", "container") }
+            if network != nil { return ("network", "container") }
+        }
+        if kind != "code", run != nil { return ("run", "code") }
+        if kind != "notebook" {
+            if notebook != nil { return ("notebook", "notebook") }
+            if output != nil { return ("output", "notebook") }
+            if params != nil { return ("params", "notebook") }
+            if requirements != nil { return ("requirements", "notebook") }
+        }
+        return nil
+    }
 }

@@ -159,6 +159,54 @@ struct WorkflowLoaderTests {
         }
     }
 
+    @Test func stepTablesThatAreNotPlainFieldsAreRefusedWithTheirPaths() throws {
+        let cases = [
+            ("container 'a' { commands = { 'true', x = 1 } }", "steps[1].commands: expected a list, got a table with key 'x'"),
+            ("container 'a' { commands = { 'true' }, inputs = { 'a', nil, 'c' } }",
+             "steps[1].inputs: expected a list, got a table with key '3'"),
+            ("container 'a' { commands = 'true' }", "steps[1].commands: expected list, got string"),
+            ("container 'a' { 'true', commands = {} }", "steps[1][1]: unexpected list item in a table of named fields"),
+            ("container 'a' { [true] = 1, commands = {} }", "steps[1]: unexpected key true in a table of named fields"),
+            ("container 'a' { commands = { 'true' }, network = 1 }", "steps[1].network: expected boolean, got number"),
+            ("notebook 'n' { notebook = 'a.ipynb', commands = { 'x' } }",
+             "steps[1].commands: not a field of a notebook step (it belongs to container steps)"),
+            ("container 'a' { commands = {}, env = { X = {} } }", "steps[1].env.X: expected string, got table"),
+            ("container '' { commands = {} }", "container: expected a name string, got an empty string"),
+            ("code(7) { run = print }", "code: expected a name string, got number"),
+        ]
+        for (step, message) in cases {
+            let folder = try ScriptFolder("workflow { name = 'x', steps = {\n \(step) } }")
+            #expect(folder.error() == "\(folder.script):2: \(message)", Comment(rawValue: step))
+        }
+        let bare = try ScriptFolder("workflow { name = 'x',\n steps = { 42 } }")
+        #expect(bare.error() == "\(bare.script):1: steps[1]: expected a step (container \"name\" { ... }, "
+            + "code \"name\" { ... } or notebook \"name\" { ... }), got number")
+        let kind = try ScriptFolder("workflow { name = 'x',\n steps = { { kind = 'shell', name = 'a' } } }")
+        #expect(kind.error() == "\(kind.script):1: steps[1].kind: unknown step kind 'shell' (container, code, notebook)")
+    }
+
+    @Test func eachStepKeepsTheLineAndFileThatDeclaredIt() throws {
+        let folder = try ScriptFolder("""
+            local more = require("more")
+            local shared = { commands = { "true" } }
+            workflow { name = "x", steps = {
+              container "a" (shared),
+              more.step,
+              container "b" (shared),
+              { kind = "container", name = "c", commands = { "true" } },
+            } }
+            """, files: ["more.lua": "return { step = container 'm' { commands = { 'false' } } }\n"])
+        let steps = try folder.load().workflow.steps
+        #expect(steps.map(\.name) == ["a", "m", "b", "c"])
+        #expect(steps.map(\.info.origin) == ["\(folder.script):4", folder.url.appending(path: "more.lua").path + ":1",
+                                             "\(folder.script):6", nil])
+        guard case .container(let a) = steps[0], case .container(let m) = steps[1] else {
+            Issue.record("expected container steps")
+            return
+        }
+        #expect(a.commands == ["true"] && m.commands == ["false"])
+    }
+
     @Test func resourcesRetriesAndTimeoutsAreChecked() throws {
         func error(_ fields: String) throws -> String {
             try ScriptFolder("workflow { name = 'x', steps = {\n container 'a' { commands = { 'true' }, \(fields) } } }",

@@ -117,9 +117,8 @@ function M.workflow(options)
 end
 
 -- For the host, which reads a workflow one step at a time: the declared
--- table without its steps, then the number of steps and a function that
--- returns step i; or, when `steps` is not a list, its value for the host to
--- report.
+-- table without its steps, then its steps and, when they form a list, their
+-- number.
 function M.take(declared)
   local rest, steps = {}, nil
   for k, v in next, declared do
@@ -130,7 +129,7 @@ function M.take(declared)
   for k in next, steps do
     if math.type(k) ~= "integer" or k < 1 or k > n then return rest, steps end
   end
-  return rest, n, function(i) return steps[i] end
+  return rest, steps, n
 end
 
 -- Installs the constructors as globals.
