@@ -26,6 +26,23 @@ struct PlanTests {
         #expect(p.dependencies == [[2], [], [1], [0]])
     }
 
+    @Test func anInputFolderWaitsForEveryOutputInsideItAndNoOther() throws {
+        let p = try plan([
+            container("a", ["true"], outputs: ["data/a.txt"]),
+            container("ab", ["true"], outputs: ["data-b/x.txt"]),
+            container("deep", ["true"], outputs: ["data/sub/deep.txt", "other.txt"]),
+            container("all", ["true"], inputs: ["data/"]),
+            container("sub", ["true"], inputs: ["data/sub/"]),
+            container("folder", ["true"], outputs: ["data/"]),
+            container("one", ["true"], after: ["a", "a"], inputs: ["data/sub/x.txt"]),
+            container("dup", ["true"], after: ["a"], inputs: ["data/a.txt", "data/a.txt"]),
+        ])
+        #expect(p.dependencies[3] == [0, 2, 5], "data/ waits for data/a.txt, data/sub/deep.txt and the folder itself, not data-b/")
+        #expect(p.dependencies[4] == [2, 5])
+        #expect(p.dependencies[6] == [0, 5], "a file under an output folder waits for it; a repeated after counts once")
+        #expect(p.dependencies[7] == [0, 5])
+    }
+
     @Test func aCycleNamesItsSteps() {
         let message = failure([
             container("a", ["true"], after: ["c"]),
@@ -71,6 +88,13 @@ struct PlanTests {
             == "steps[1] (container 'a'): inputs[1]: path '/etc/passwd' is absolute; paths are relative to the run folder")
         #expect(throws: PathError.self) { _ = try RunPath.normalize("a/../../b") }
         #expect(try RunPath.normalize("./a//b/../c/") == "a/c/")
+        for (path, normal) in [("a/b", "a/b"), ("a/b/", "a/b/"), ("...", "..."), (".hidden/x", ".hidden/x"),
+                               ("a/./b", "a/b"), ("a//b", "a/b"), ("./a", "a"), ("a/..b/c", "a/..b/c"), ("a/b/.", "a/b")] {
+            #expect(try RunPath.normalize(path) == normal, Comment(rawValue: path))
+        }
+        for path in ["a/..", ".", "./", "a/../..", ""] {
+            #expect(throws: PathError.self, Comment(rawValue: path)) { _ = try RunPath.normalize(path) }
+        }
     }
 
     @Test func aMissingInputIsNamed() throws {

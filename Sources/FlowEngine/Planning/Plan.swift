@@ -33,28 +33,6 @@ public struct Plan: Sendable {
         var arguments = arguments
         self.workflow = workflow
         let steps = workflow.steps
-        var index: [String: Int] = [:]
-        for (i, step) in steps.enumerated() {
-            if let first = index[step.name] {
-                throw PlanError.at(step, i, "duplicate step name '\(step.name)' (first declared as steps[\(first + 1)])")
-            }
-            index[step.name] = i
-        }
-
-        // Workers.
-        var workers: [WorkerSpec] = []
-        for (i, step) in steps.enumerated() {
-            guard let worker = workflow.worker(for: step) else {
-                let known = workflow.workers.keys.sorted()
-                throw PlanError.at(step, i, "unknown worker '\(step.info.worker ?? "")'"
-                    + (known.isEmpty ? " (the workflow declares no workers)" : " (declared: \(known.joined(separator: ", ")))"))
-            }
-            guard worker.type.runs(step) else {
-                throw PlanError.at(step, i, "worker '\(worker.name)' of type \(worker.type.rawValue) cannot run a \(step.kind) step")
-            }
-            workers.append(worker)
-        }
-        self.workers = workers
 
         // File parameters: staged to their target, `${name}` then names the target.
         var staged: [Staged] = []
@@ -76,30 +54,62 @@ public struct Plan: Sendable {
         }
         self.arguments = arguments
 
-        // Paths, with what can be known now substituted.
+        // Each step once (a plan may hold 100,000): its name, worker and
+        // paths, with what can be known now substituted.
         let mayDefineVars = steps.contains { if case .code = $0 { true } else { false } }
-        var inputs: [[String]] = [], outputs: [[String]] = []
-        for (i, step) in steps.enumerated() {
-            let variables = Variables(parameters: arguments, workerVars: workers[i].vars,
-                                      builtins: .init(step: step.name, workflow: workflow.name))
+        var index: [String: Int] = [:]
+        index.reserveCapacity(steps.count)
+        var workers: [WorkerSpec] = [], inputs: [[String]] = [], outputs: [[String]] = [], after: [[String]] = []
+        workers.reserveCapacity(steps.count)
+        inputs.reserveCapacity(steps.count)
+        outputs.reserveCapacity(steps.count)
+        after.reserveCapacity(steps.count)
+        var defaults: [WorkerType: WorkerSpec] = [:]
+        for i in steps.indices {
+            let step = steps[i]
+            let info = step.info
+            if let first = index.updateValue(i, forKey: info.name) {
+                throw PlanError.at(step, i, "duplicate step name '\(info.name)' (first declared as steps[\(first + 1)])")
+            }
+            let worker: WorkerSpec
+            if let name = info.worker {
+                guard let declared = workflow.workers[name] else {
+                    let known = workflow.workers.keys.sorted()
+                    throw PlanError.at(step, i, "unknown worker '\(name)'"
+                        + (known.isEmpty ? " (the workflow declares no workers)" : " (declared: \(known.joined(separator: ", ")))"))
+                }
+                worker = declared
+            } else {
+                let type = WorkerType.defaultType(for: step)
+                worker = defaults[type] ?? WorkerSpec.default(for: step)
+                defaults[type] = worker
+            }
+            guard worker.type.runs(step) else {
+                throw PlanError.at(step, i, "worker '\(worker.name)' of type \(worker.type.rawValue) cannot run a \(step.kind) step")
+            }
+            workers.append(worker)
+            after.append(info.after)
+
+            let variables = Variables(parameters: arguments, workerVars: worker.vars,
+                                      builtins: .init(step: info.name, workflow: workflow.name))
             func resolve(_ paths: [String], _ field: String, indexed: Bool = true) throws(PlanError) -> [String] {
                 var resolved: [String] = []
+                resolved.reserveCapacity(paths.count)
                 for (j, path) in paths.enumerated() {
-                    let where_ = indexed ? "\(field)[\(j + 1)]" : field
                     var text = path
                     do {
                         text = try variables.substitute(path)
                     } catch {
-                        if !mayDefineVars { throw PlanError.at(step, i, "\(where_): \(error)") }
+                        if !mayDefineVars { throw PlanError.at(step, i, "\(indexed ? "\(field)[\(j + 1)]" : field): \(error)") }
                     }
                     do { resolved.append(try RunPath.normalize(text)) } catch {
-                        throw PlanError.at(step, i, "\(where_): \(error)")
+                        throw PlanError.at(step, i, "\(indexed ? "\(field)[\(j + 1)]" : field): \(error)")
                     }
                 }
                 return resolved
             }
-            var stepInputs = try resolve(step.info.inputs, "inputs")
-            var stepOutputs = try resolve(step.info.outputs, "outputs")
+            var stepInputs = try resolve(info.inputs, "inputs")
+            var stepOutputs = try resolve(info.outputs, "outputs")
             if case .notebook(let notebook) = step {
                 // The notebook is read from the run folder; the executed copy is kept.
                 let file = try resolve([notebook.notebook], "notebook", indexed: false)[0]
@@ -110,45 +120,47 @@ public struct Plan: Sendable {
             inputs.append(stepInputs)
             outputs.append(stepOutputs)
             if !mayDefineVars {
-                let environment = workers[i].env.merging(step.info.env) { $1 }
-                for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+                let environment = worker.env.isEmpty ? info.env : worker.env.merging(info.env) { $1 }
+                for (name, value) in environment.sorted(by: { $0.key < $1.key }) where Template.hasPlaceholder(value) {
                     do { _ = try variables.substitute(value) } catch {
                         throw PlanError.at(step, i, "env.\(name): \(error)")
                     }
                 }
             }
             if case .container(let container) = step, !mayDefineVars {
-                for (j, command) in container.commands.enumerated() {
+                for (j, command) in container.commands.enumerated() where Template.hasPlaceholder(command) {
                     do { _ = try variables.substitute(command) } catch {
                         throw PlanError.at(step, i, "commands[\(j + 1)]: \(error)")
                     }
                 }
             }
         }
+        self.workers = workers
         self.inputs = inputs
         self.outputs = outputs
 
         // Edges: `after`, and outputs feeding inputs.
-        var producers: [String: Int] = [:]
-        for (i, paths) in outputs.enumerated() {
-            for path in paths { producers[path] = producers[path] ?? i }
-        }
+        var producers = Producers(outputs)
         var dependencies = Array(repeating: [Int](), count: steps.count)
-        for (i, step) in steps.enumerated() {
-            var needs = Set<Int>()
-            for name in step.info.after {
+        for i in steps.indices {
+            var needs: [Int] = []
+            for name in after[i] {
                 guard let j = index[name] else {
-                    throw PlanError.at(step, i, "after: unknown step '\(name)'")
+                    throw PlanError.at(steps[i], i, "after: unknown step '\(name)'")
                 }
-                guard j != i else { throw PlanError.at(step, i, "after: a step cannot wait for itself") }
-                needs.insert(j)
+                guard j != i else { throw PlanError.at(steps[i], i, "after: a step cannot wait for itself") }
+                needs.append(j)
             }
             for input in inputs[i] {
-                for producer in Self.producers(of: input, in: producers) where producer != i {
-                    needs.insert(producer)
+                for producer in producers.of(input) where producer != i {
+                    needs.append(producer)
                 }
             }
-            dependencies[i] = needs.sorted()
+            if needs.count > 1 {
+                needs.sort()
+                needs = needs.enumerated().compactMap { $0.offset > 0 && needs[$0.offset - 1] == $0.element ? nil : $0.element }
+            }
+            dependencies[i] = needs
         }
         if let cycle = Self.cycle(in: dependencies) {
             let names = (cycle + [cycle[0]]).map { "'\(steps[$0].name)'" }
@@ -159,14 +171,14 @@ public struct Plan: Sendable {
         // Inputs nobody produces come from the workflow's folder.
         let stagedTargets = Set(staged.map(\.target))
         var seen = stagedTargets
-        for (i, step) in steps.enumerated() {
+        for i in steps.indices {
             for input in inputs[i] where !Template.hasPlaceholder(input) && !seen.contains(input) {
-                guard Self.producers(of: input, in: producers).isEmpty,
+                guard producers.of(input).isEmpty,
                       !stagedTargets.contains(where: { RunPath.covers($0, input) || RunPath.covers(input, $0) })
                 else { continue }
                 let source = URL(fileURLWithPath: workflow.directory).appending(path: input).path
                 if checkFiles && !FileManager.default.fileExists(atPath: source) {
-                    throw PlanError.at(step, i, "input '\(input)' does not exist in \(workflow.directory) and no step produces it")
+                    throw PlanError.at(steps[i], i, "input '\(input)' does not exist in \(workflow.directory) and no step produces it")
                 }
                 seen.insert(input)
                 staged.append(Staged(source: source, target: input))
@@ -196,21 +208,49 @@ public struct Plan: Sendable {
         return URL(fileURLWithPath: folders.last ?? ".").appending(path: path).path
     }
 
-    /// Steps whose outputs provide `input`: the exact path, a folder output
-    /// holding it, or outputs inside an input folder.
-    private static func producers(of input: String, in producers: [String: Int]) -> [Int] {
-        var found: [Int] = []
-        if let exact = producers[input] { found.append(exact) }
-        var prefix = input.hasSuffix("/") ? String(input.dropLast()) : input
-        while let slash = prefix.lastIndex(of: "/") {
-            prefix = String(prefix[..<slash])
-            if let folder = producers[prefix + "/"] { found.append(folder) }
+    /// The steps' outputs by path: which step produces a path, and the
+    /// outputs under a folder (by binary search in the paths sorted by
+    /// their bytes, where those under a folder are adjacent).
+    private struct Producers {
+        private var exact: [String: Int] = [:]
+        private var sorted: [(path: String, step: Int)] = []
+
+        init(_ outputs: [[String]]) {
+            exact.reserveCapacity(outputs.count)
+            for (i, paths) in outputs.enumerated() {
+                for path in paths where exact[path] == nil { exact[path] = i }
+            }
         }
-        if input.hasSuffix("/") {
-            if let folder = producers[String(input.dropLast())] { found.append(folder) }
-            found += producers.filter { $0.key.hasPrefix(input) && $0.key != input }.map(\.value)
+
+        /// Steps whose outputs provide `input`: the exact path, a folder
+        /// output holding it, or outputs inside an input folder.
+        mutating func of(_ input: String) -> [Int] {
+            var found: [Int] = []
+            if let step = exact[input] { found.append(step) }
+            // Each folder above the input, as an output `a/`, `a/b/`.
+            let bytes = input.utf8
+            var end = bytes.endIndex
+            if input.hasSuffix("/") { end = bytes.index(before: end) }
+            while let slash = bytes[..<end].lastIndex(of: UInt8(ascii: "/")) {
+                if let step = exact[String(input[...slash])] { found.append(step) }
+                end = slash
+            }
+            guard input.hasSuffix("/") else { return found }
+            if let step = exact[String(input.dropLast())] { found.append(step) }
+            if sorted.isEmpty && !exact.isEmpty {
+                sorted = exact.map { ($0.key, $0.value) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            }
+            var low = 0, high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if sorted[middle].path.utf8.lexicographicallyPrecedes(input.utf8) { low = middle + 1 } else { high = middle }
+            }
+            for entry in sorted[low...] {
+                guard entry.path.utf8.starts(with: input.utf8) else { break }
+                if entry.path != input { found.append(entry.step) }
+            }
+            return found
         }
-        return found
     }
 
     /// A cycle among the steps, as step indices, or nil (Kahn's algorithm,

@@ -7,6 +7,7 @@ public enum RunPath {
         guard !path.hasPrefix("/") else {
             throw PathError(path: path, reason: "is absolute; paths are relative to the run folder")
         }
+        if isNormal(path) { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             switch part {
@@ -19,6 +20,23 @@ public enum RunPath {
         }
         guard !parts.isEmpty else { throw PathError(path: path, reason: "names the run folder itself") }
         return parts.joined(separator: "/") + (path.hasSuffix("/") ? "/" : "")
+    }
+
+    /// Whether a relative path has no empty, `.` or `..` part (a trailing
+    /// `/` aside): most paths, returned as they are.
+    private static func isNormal(_ path: String) -> Bool {
+        var partLength = 0, dots = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if partLength == 0 || partLength == dots && dots <= 2 { return false }
+                partLength = 0
+                dots = 0
+            } else {
+                partLength += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return partLength == 0 || !(partLength == dots && dots <= 2)
     }
 
     /// Whether `path` is `folder` itself or inside it (`folder` ends in `/`).
