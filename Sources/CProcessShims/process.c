@@ -95,6 +95,7 @@ int flowlua_drain(int pipe, int *file, const char *path) {
 }
 
 int flowlua_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)gettid(), nice); }
+void flowlua_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 int flowlua_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 

@@ -43,7 +43,10 @@ public final class RunRecorder: @unchecked Sendable {
         self.store = store
         self.runID = runID
         hasher = ContentHasher(store: store)
-        let thread = Thread { [self] in loop() }
+        let thread = Thread { [self] in
+            ThreadName.set("flowlua.recorder")
+            loop()
+        }
         thread.name = "flowlua.recorder"
         thread.start()
     }

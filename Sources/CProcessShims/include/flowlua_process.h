@@ -50,6 +50,8 @@ int flowlua_drain(int pipe, int *file, const char *path);
 /// Sets the nice value of the calling thread only (Linux threads have their
 /// own); returns 0 or -1 with errno.
 int flowlua_thread_nice(int nice);
+/// Names the calling thread (at most 15 bytes are kept), as ps and perf show it.
+void flowlua_thread_name(const char *name);
 
 /// An anonymous in-memory file (memfd), close-on-exec, for capturing output.
 int flowlua_memfd(const char *name);

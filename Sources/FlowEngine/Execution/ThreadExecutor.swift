@@ -42,7 +42,10 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
         wake = flowlua_eventfd()
         flowlua_epoll_add(epoll, wake, 0)
         monitor = ProcessMonitor(epoll: epoll)
-        let thread = Thread { [self] in self.loop() }
+        let thread = Thread { [self] in
+            ThreadName.set(name)
+            self.loop()
+        }
         thread.name = name
         thread.stackSize = 16 << 20  // deep Lua recursion and C calls
         thread.start()

@@ -221,3 +221,11 @@ public enum ThreadPriority {
         _ = flowlua_thread_nice(19)
     }
 }
+
+public enum ThreadName {
+    /// Names the calling thread, as `ps -L`, `top -H` and `perf` show it
+    /// (Foundation on Linux names only a thread that is already running).
+    public static func set(_ name: String) {
+        flowlua_thread_name(name)
+    }
+}
