@@ -309,6 +309,14 @@ public actor ScriptHost: CodeExecutor {
             guard case .string(let name) = key else {
                 throw LuaDecodingError(path: path, "run variable names must be strings, got \(key)")
             }
+            // Scalars first: the path of a list's elements is built only for one.
+            switch value {
+            case .string(let s): values[name] = .string(s); continue
+            case .integer(let i): values[name] = .integer(i); continue
+            case .number(let d): values[name] = .float(d); continue
+            case .boolean(let b): values[name] = .boolean(b); continue
+            default: break
+            }
             do {
                 values[name] = try ValueSpec.convert(value, path: path + [LuaPathKey(stringValue: name)])
             } catch let error as LuaDecodingError {
