@@ -1,5 +1,6 @@
 #include "flowlua_dsl.h"
 #include <lauxlib.h>
+#include <stdarg.h>
 #include <string.h>
 
 /* kind "name" { fields }: the second call. Upvalues: kind, name, source, line.
@@ -40,16 +41,32 @@ static int fields(lua_State *L) {
     return 1;
 }
 
-/* kind "name": the first call. Upvalue: kind. */
+/* An error at `level` (as error(msg, level) in Lua): the script's line. */
+static int fail(lua_State *L, int level, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    luaL_where(L, level);
+    lua_pushvfstring(L, fmt, args);
+    va_end(args);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+/* kind "name": the first call, made by the Lua function the script calls
+   (dsl.lua), so the script is two levels up: a Lua function replaces the
+   frame of a helper that tail-calls it, as a C function cannot, and a step
+   made by `local function step(n) return container(n) end` is then placed
+   where the helper was called. Upvalue: kind. */
 static int named(lua_State *L) {
     const char *kind = lua_tostring(L, lua_upvalueindex(1));
+    lua_settop(L, 1);
     if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0)
-        return luaL_error(L, "%s: expected a name string, got %s", kind,
-                          lua_type(L, 1) == LUA_TSTRING ? "an empty string" : luaL_typename(L, 1));
+        return fail(L, 2, "%s: expected a name string, got %s", kind,
+                    lua_type(L, 1) == LUA_TSTRING ? "an empty string" : luaL_typename(L, 1));
     lua_Debug ar;
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, 1);
-    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
+    if (lua_getstack(L, 2, &ar) && lua_getinfo(L, "Sl", &ar)) {
         lua_pushstring(L, ar.source);
         lua_pushinteger(L, ar.currentline);
     } else {

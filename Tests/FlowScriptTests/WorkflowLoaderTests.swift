@@ -173,6 +173,7 @@ struct WorkflowLoaderTests {
             ("container 'a' { commands = {}, env = { X = {} } }", "steps[1].env.X: expected string, got table"),
             ("container '' { commands = {} }", "container: expected a name string, got an empty string"),
             ("code(7) { run = print }", "code: expected a name string, got number"),
+            ("container() { commands = {} }", "container: expected a name string, got nil"),
         ]
         for (step, message) in cases {
             let folder = try ScriptFolder("workflow { name = 'x', steps = {\n \(step) } }")
@@ -205,6 +206,24 @@ struct WorkflowLoaderTests {
             return
         }
         #expect(a.commands == ["true"] && m.commands == ["false"])
+    }
+
+    @Test func aStepMadeByAHelperIsPlacedWhereTheHelperWasCalled() throws {
+        // The helper tail-calls the constructor: its frame is gone, so the
+        // line is the caller's, and two such steps are told apart.
+        let folder = try ScriptFolder("""
+            local function step(name)
+              return container(name)
+            end
+            workflow { name = "x", steps = {
+              step "a" { commands = { "true" } },
+              step "b" { commands = { "true" } },
+            } }
+            """)
+        let steps = try folder.load().workflow.steps
+        #expect(steps.map(\.info.origin) == ["\(folder.script):5", "\(folder.script):6"])
+        let bad = try ScriptFolder("local function step(n) return container(n) end\nworkflow { name = 'x', steps = {\n step(5) } }")
+        #expect(bad.error() == "\(bad.script):3: container: expected a name string, got number")
     }
 
     @Test func resourcesRetriesAndTimeoutsAreChecked() throws {

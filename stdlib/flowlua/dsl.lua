@@ -91,12 +91,22 @@ M.worker = setmetatable({}, {
   end,
 })
 
--- container "name" { ... }: in C (flowlua.native) for speed, with the same
--- checks and messages as `spec` above.
+-- container "name" { ... }: the work is in C (flowlua.native), with the
+-- same checks and messages as `spec` above. This Lua function stays in
+-- between: a helper that tail-calls it (`return container(n)`) gives up its
+-- frame, so the step is placed where the script called the helper.
 local native = require("flowlua.native")
-M.container = native.step("container")
-M.code = native.step("code")
-M.notebook = native.step("notebook")
+local function step(kind)
+  local named = native.step(kind)
+  return function(name)
+    local t = named(name)
+    return t  -- not a tail call: the C side looks two levels up
+  end
+end
+
+M.container = step("container")
+M.code = step("code")
+M.notebook = step("notebook")
 
 -- The workflow the script declared (set by `workflow {}`).
 M.declared = nil

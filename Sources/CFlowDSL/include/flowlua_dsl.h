@@ -7,7 +7,9 @@
 #include <lua.h>
 
 /// `require "flowlua.native"`: a table with `step(kind)`, which returns the
-/// constructor `kind "name" { fields }` (see stdlib/flowlua/dsl.lua).
+/// function behind `kind "name" { fields }`: called with the name by a Lua
+/// function the script called (stdlib/flowlua/dsl.lua), it returns the
+/// function that takes the fields and returns the step's table.
 int flowlua_open_dsl(lua_State *L);
 
 #endif

@@ -158,7 +158,9 @@ public struct Plan: Sendable {
             }
             if needs.count > 1 {
                 needs.sort()
-                needs = needs.enumerated().compactMap { $0.offset > 0 && needs[$0.offset - 1] == $0.element ? nil : $0.element }
+                var unique: [Int] = []
+                for j in needs where unique.last != j { unique.append(j) }
+                needs = unique
             }
             dependencies[i] = needs
         }
@@ -209,8 +211,9 @@ public struct Plan: Sendable {
     }
 
     /// The steps' outputs by path: which step produces a path, and the
-    /// outputs under a folder (by binary search in the paths sorted by
-    /// their bytes, where those under a folder are adjacent).
+    /// outputs under a folder (by binary search in the sorted paths, where
+    /// those under a folder are adjacent). Paths compare as Swift strings
+    /// do, canonically equivalent spellings alike, both here and in `exact`.
     private struct Producers {
         private var exact: [String: Int] = [:]
         private var sorted: [(path: String, step: Int)] = []
@@ -238,15 +241,15 @@ public struct Plan: Sendable {
             guard input.hasSuffix("/") else { return found }
             if let step = exact[String(input.dropLast())] { found.append(step) }
             if sorted.isEmpty && !exact.isEmpty {
-                sorted = exact.map { ($0.key, $0.value) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+                sorted = exact.map { ($0.key, $0.value) }.sorted { $0.path < $1.path }
             }
             var low = 0, high = sorted.count
             while low < high {
                 let middle = (low + high) / 2
-                if sorted[middle].path.utf8.lexicographicallyPrecedes(input.utf8) { low = middle + 1 } else { high = middle }
+                if sorted[middle].path < input { low = middle + 1 } else { high = middle }
             }
             for entry in sorted[low...] {
-                guard entry.path.utf8.starts(with: input.utf8) else { break }
+                guard entry.path.hasPrefix(input) else { break }
                 if entry.path != input { found.append(entry.step) }
             }
             return found
