@@ -156,16 +156,17 @@ struct WorkflowLoader {
     /// One step from its table.
     private mutating func step(_ element: LuaStackValue, at path: [any CodingKey], workflowOrigin: String?) throws -> Step {
         let key = { (name: String) in LuaPathKey(stringValue: name) }
+        func located(_ error: LuaDecodingError) -> ScriptError {
+            ScriptError((origin(of: element) ?? workflowOrigin ?? script) + ": " + error.description)
+        }
         func fail(_ path: [any CodingKey], _ message: String) -> ScriptError {
-            ScriptError((origin(of: element) ?? workflowOrigin ?? script) + ": " + LuaDecodingError(path: path, message).description)
+            located(LuaDecodingError(path: path, message))
         }
         guard element.isTable, element.field("kind", { $0.string != nil }) else {
             throw fail(path, "expected a step (container \"name\" { ... }, code \"name\" { ... } or notebook \"name\" { ... }), got \(element.typeName)")
         }
         let s: StepSpec
-        do { s = try StepReader(path: path).read(element) } catch {
-            throw ScriptError((origin(of: element) ?? workflowOrigin ?? script) + ": " + error.description)
-        }
+        do { s = try StepReader(path: path).read(element) } catch { throw located(error) }
         guard StepSpec.kinds.contains(s.kind) else {
             throw fail(path + [key("kind")], "unknown step kind '\(s.kind)' (container, code, notebook)")
         }

@@ -103,13 +103,12 @@ public struct LuaStackValue {
 
     /// The key as `LuaKey` describes it, for messages; nil for other types.
     public var key: LuaKey? {
-        switch lua_type(L, index) {
-        case LUA_TSTRING: .string(LuaState.string(at: index, in: L))
-        case LUA_TBOOLEAN: .boolean(lua_toboolean(L, index) != 0)
-        case LUA_TNUMBER:
-            lua_isinteger(L, index) != 0
-                ? .integer(Int(flowlua_tointegerx(L, index, nil))) : .number(flowlua_tonumberx(L, index, nil))
-        default: nil
+        if let string { return .string(string) }
+        if let boolean { return .boolean(boolean) }
+        switch number {
+        case .integer(let i)?: return .integer(i)
+        case .number(let d)?: return .number(d)
+        default: return nil
         }
     }
 }
