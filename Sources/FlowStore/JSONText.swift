@@ -1,9 +1,14 @@
 import FlowModel
 
-/// JSON for the two shapes written for every cached step, by hand:
-/// `JSONEncoder` cost more than the rest of recording a code step. What it
-/// writes is read back with `JSONDecoder`.
+/// JSON for the shapes written for every cached step and every run, by
+/// hand: `JSONEncoder` cost more than the rest of recording a code step.
+/// What it writes is read back with `JSONDecoder`.
 enum JSONText {
+    /// A run's step list: `[[name, kind], ...]`.
+    static func steps(_ steps: [(name: String, kind: String)]) -> String {
+        "[" + steps.map { "[\(string($0.name)),\(string($0.kind))]" }.joined(separator: ",") + "]"
+    }
+
     static func files(_ files: [CachedFile]) -> String {
         guard !files.isEmpty else { return "[]" }
         return "[" + files.map { "{\"hash\":\(string($0.hash)),\"path\":\(string($0.path))}" }.joined(separator: ",") + "]"

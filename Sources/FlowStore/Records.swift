@@ -46,6 +46,18 @@ struct StepRow: Codable, FetchableRecord, PersistableRecord {
     var remoteId: String?
 }
 
+/// A run's step list: the steps that have no row yet are pending.
+struct PlanRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "plan"
+    var runId: String
+    /// JSON: `[[name, kind], ...]`, in declaration order.
+    var steps: String
+
+    var list: [(name: String, kind: String)] {
+        (decodeJSON([[String]].self, steps) ?? []).map { ($0.first ?? "", $0.count > 1 ? $0[1] : "") }
+    }
+}
+
 struct TransitionRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "transition"
     var id: Int64?

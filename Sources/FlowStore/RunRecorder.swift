@@ -22,6 +22,16 @@ public final class RunRecorder: @unchecked Sendable {
     private var written = 0
     private var failure: String?
     private var enqueued = 0
+    // Only the writer's thread touches these.
+    /// The run's steps, for the rows of steps that change for the first time
+    /// (read from the database at the first write when not given).
+    private var steps: [(name: String, kind: String)]?
+    /// The positions of the steps that have a row (see `writeSteps`), read
+    /// at the first write: a restarted run keeps the rows of its successes.
+    private var rowed: Set<Int>?
+    /// Rows the transaction being written inserts (in `rowed` already):
+    /// taken out again if it fails.
+    private var inserting: [Int] = []
     static let heartbeatInterval: TimeInterval = 2
     /// How long events may wait to be written.
     static let flushInterval: TimeInterval = 0.025
@@ -39,9 +49,10 @@ public final class RunRecorder: @unchecked Sendable {
         var at: Double
     }
 
-    init(store: RunStore, runID: String) {
+    init(store: RunStore, runID: String, steps: [(name: String, kind: String)]?) {
         self.store = store
         self.runID = runID
+        self.steps = steps
         hasher = ContentHasher(store: store)
         let thread = Thread { [self] in
             ThreadName.set("flowlua.recorder")
@@ -135,12 +146,14 @@ public final class RunRecorder: @unchecked Sendable {
             var problem: String?
             do {
                 try store.write { db in
+                    inserting.removeAll(keepingCapacity: true)
                     if beat { try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ?").execute(arguments: [now, runID]) }
                     try write(events, in: db)
                     try writeCache(rows, in: db)
                     for row in hashes { try row.save(db) }
                 }
             } catch {
+                rowed?.subtract(inserting)
                 problem = "\(error)"
             }
             events.removeAll(keepingCapacity: true)
@@ -164,6 +177,7 @@ public final class RunRecorder: @unchecked Sendable {
         var exitCode: Int32?
         var message: String??
         var fromCache: Bool?
+        var remoteID: String?
     }
 
     /// Writes a batch: run-level events and unusual step changes as they
@@ -206,7 +220,7 @@ public final class RunRecorder: @unchecked Sendable {
                 try transition(index, "retrying", "attempt \(attempt) failed (\(result.error ?? "exit \(result.exitCode ?? -1)")); "
                     + "again in \(delay)s", at: at)
             case .stepSubmitted(_, let index, let remoteID):
-                try execute("UPDATE step SET remoteId = ? WHERE runId = ? AND position = ?", [remoteID, runID, index])
+                steps[index, default: StepChange()].remoteID = remoteID
                 try transition(index, "submitted", "job \(remoteID)", at: at)
             case .stepFinished(_, let index, let status, _, let result):
                 var change = steps[index, default: StepChange()]
@@ -253,9 +267,56 @@ public final class RunRecorder: @unchecked Sendable {
         try writeSteps(steps, in: db)
     }
 
-    private func writeSteps(_ steps: [Int: StepChange], in db: Database) throws {
+    /// Writes a batch's step changes: a step's first change inserts its row
+    /// (the steps of a run of short steps start and end in one batch: one
+    /// row written once), later ones update it.
+    private func writeSteps(_ changes: [Int: StepChange], in db: Database) throws {
+        guard !changes.isEmpty else { return }
+        if rowed == nil {
+            rowed = Set(try Int.fetchAll(db, sql: "SELECT position FROM step WHERE runId = ?", arguments: [runID]))
+        }
         // In row order: neighbouring steps share pages.
-        let changes = steps.sorted { $0.key < $1.key }
+        var fresh: [(key: Int, value: StepChange)] = []
+        var changed: [(key: Int, value: StepChange)] = []
+        for change in changes.sorted(by: { $0.key < $1.key }) {
+            if rowed?.insert(change.key).inserted == true {
+                fresh.append(change)
+                inserting.append(change.key)
+            } else {
+                changed.append(change)
+            }
+        }
+        if !fresh.isEmpty {
+            if steps == nil { steps = try PlanRow.fetchOne(db, key: runID)?.list ?? [] }
+            try insertSteps(fresh, in: db)
+        }
+        try updateSteps(changed, in: db)
+    }
+
+    private func insertSteps(_ changes: [(key: Int, value: StepChange)], in db: Database) throws {
+        let steps = steps ?? []
+        try BoundStatement.inChunks(changes.count, of: 64, in: db, sql: { n in
+            "INSERT OR REPLACE INTO step (runId, position, name, kind, status, attempts, startedAt, finishedAt, exitCode,"
+                + " message, fromCache, remoteId) VALUES " + BoundStatement.values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n)
+        }, row: { statement, i in
+            let (position, change) = changes[i]
+            let step = position < steps.count ? steps[position] : (name: "", kind: "")
+            statement.bind(runID)
+            statement.bind(position)
+            statement.bind(step.name)
+            statement.bind(step.kind)
+            statement.bind(change.status ?? Status.pending.rawValue)
+            statement.bind(change.attempts ?? 0)
+            statement.bind(change.startedAt)
+            statement.bind(change.clearsEnd ? nil : change.finishedAt)
+            statement.bind(change.exitCode)
+            statement.bind(change.message ?? nil)
+            statement.bind(change.fromCache ?? false)
+            statement.bind(change.remoteID)
+        })
+    }
+
+    private func updateSteps(_ changes: [(key: Int, value: StepChange)], in db: Database) throws {
         try BoundStatement.inChunks(changes.count, of: 64, in: db, sql: { n in
             """
             UPDATE step SET
@@ -264,8 +325,8 @@ public final class RunRecorder: @unchecked Sendable {
               finishedAt = CASE WHEN v.column5 THEN NULL ELSE COALESCE(v.column6, finishedAt) END,
               exitCode = CASE WHEN v.column7 THEN v.column8 ELSE exitCode END,
               message = CASE WHEN v.column9 THEN v.column10 ELSE message END,
-              fromCache = COALESCE(v.column11, fromCache)
-            FROM (VALUES \(BoundStatement.values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n))) AS v
+              fromCache = COALESCE(v.column11, fromCache), remoteId = COALESCE(v.column12, remoteId)
+            FROM (VALUES \(BoundStatement.values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n))) AS v
             WHERE runId = ? AND position = v.column1
             """
         }, row: { statement, i in
@@ -281,6 +342,7 @@ public final class RunRecorder: @unchecked Sendable {
             statement.bind(change.message != nil)
             statement.bind(change.message ?? nil)
             statement.bind(change.fromCache)
+            statement.bind(change.remoteID)
         }, rest: { $0.bind(runID) })
     }
 

@@ -35,25 +35,35 @@ public final class RunStore: Sendable {
 
     // MARK: Creating runs
 
-    /// Records a new run, pending, with its steps.
+    /// Records a new run, pending, with its steps (which get rows of their
+    /// own as they change: see `steps(of:)`).
     public func create(_ run: StoredRun, steps: [(name: String, kind: String)]) throws {
         try write { db in
             try RunRow(run).insert(db)
-            try Self.insertSteps(steps, of: run.id, in: db)
+            try PlanRow(runId: run.id, steps: JSONText.steps(steps)).insert(db)
             try TransitionRow(runId: run.id, position: nil, status: run.status.rawValue, at: Self.now, message: nil).insert(db)
         }
     }
 
-    /// The pending rows of a run's steps.
-    static func insertSteps(_ steps: [(name: String, kind: String)], of runID: String, in db: Database) throws {
-        try BoundStatement.inChunks(steps.count, of: 64, in: db, sql: { n in
-            "INSERT INTO step (runId, position, name, kind, status) VALUES " + BoundStatement.values("(?, ?, ?, ?, ?)", n)
-        }, row: { statement, position in
+    /// Rows for the steps of a run that have none, all in `status`.
+    private static func insertMissingSteps(of runID: String, as status: Status, at time: Double, message: String,
+                                           in db: Database) throws {
+        guard let plan = try PlanRow.fetchOne(db, key: runID) else { return }
+        let present = Set(try Int.fetchAll(db, sql: "SELECT position FROM step WHERE runId = ?", arguments: [runID]))
+        let steps = plan.list
+        let missing = steps.indices.filter { !present.contains($0) }
+        try BoundStatement.inChunks(missing.count, of: 64, in: db, sql: { n in
+            "INSERT INTO step (runId, position, name, kind, status, finishedAt, message) VALUES "
+                + BoundStatement.values("(?, ?, ?, ?, ?, ?, ?)", n)
+        }, row: { statement, i in
+            let position = missing[i]
             statement.bind(runID)
             statement.bind(position)
             statement.bind(steps[position].name)
             statement.bind(steps[position].kind)
-            statement.bind(Status.pending.rawValue)
+            statement.bind(status.rawValue)
+            statement.bind(time)
+            statement.bind(message)
         })
     }
 
@@ -73,21 +83,20 @@ public final class RunStore: Sendable {
                            arguments: [status.rawValue, now, message, runID])
             try db.execute(sql: "UPDATE step SET status = ?, finishedAt = ?, message = ? WHERE runId = ? AND status IN (?, ?)",
                            arguments: [status.rawValue, now, message, runID, Status.pending.rawValue, Status.running.rawValue])
+            try Self.insertMissingSteps(of: runID, as: status, at: now, message: message, in: db)
             try TransitionRow(runId: runID, position: nil, status: status.rawValue, at: now, message: message).insert(db)
         }
     }
 
     /// Gets a finished run ready to run again in its own folder: steps that
-    /// did not succeed go back to pending, and the run to pending with this
-    /// process as its owner. Returns the positions of the steps that
-    /// succeeded, which do not run again.
+    /// did not succeed go back to pending (lose their rows), and the run to
+    /// pending with this process as its owner. Returns the positions of the
+    /// steps that succeeded, which do not run again.
     public func prepareRestart(_ runID: String) throws -> Set<Int> {
         let now = Self.now
         return try write { db in
-            try db.execute(sql: """
-                UPDATE step SET status = ?, attempts = 0, startedAt = NULL, finishedAt = NULL, exitCode = NULL,
-                  message = NULL, fromCache = 0 WHERE runId = ? AND status != ?
-                """, arguments: [Status.pending.rawValue, runID, Status.success.rawValue])
+            try db.execute(sql: "DELETE FROM step WHERE runId = ? AND status != ?",
+                           arguments: [runID, Status.success.rawValue])
             try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL, pid = ?, heartbeatAt = ? WHERE id = ?",
                            arguments: [Status.pending.rawValue, getpid(), now, runID])
             try TransitionRow(runId: runID, position: nil, status: "restarted", at: now, message: nil).insert(db)
@@ -98,8 +107,10 @@ public final class RunStore: Sendable {
     }
 
     /// A recorder that writes a run's events as the driver reports them.
-    public func recorder(for runID: String) -> RunRecorder {
-        RunRecorder(store: self, runID: runID)
+    /// - Parameter steps: the run's steps, as given to `create` (read from
+    ///   the database when nil).
+    public func recorder(for runID: String, steps: [(name: String, kind: String)]? = nil) -> RunRecorder {
+        RunRecorder(store: self, runID: runID, steps: steps)
     }
 
     // MARK: Reading runs
@@ -130,10 +141,20 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// The steps of a run, in declaration order.
+    /// The steps of a run, in declaration order: a step without a row of
+    /// its own has not changed yet, and is pending.
     public func steps(of runID: String) throws -> [StoredStep] {
         try pool.read { db in
-            try StepRow.filter(Column("runId") == runID).order(Column("position")).fetchAll(db).map(StoredStep.init)
+            let rows = try StepRow.filter(Column("runId") == runID).order(Column("position")).fetchAll(db)
+            guard let plan = try PlanRow.fetchOne(db, key: runID) else { return rows.map(StoredStep.init) }
+            var steps = plan.list.enumerated().map { position, step in
+                StoredStep(position: position, name: step.name, kind: step.kind, status: .pending, attempts: 0,
+                           fromCache: false)
+            }
+            for row in rows {
+                if row.position < steps.count { steps[row.position] = StoredStep(row) } else { steps.append(StoredStep(row)) }
+            }
+            return steps
         }
     }
 

@@ -40,7 +40,7 @@ struct RunSession {
                             workingDirectory: FileManager.default.currentDirectoryPath,
                             folder: runsDirectory.appending(path: id).path, pid: getpid(),
                             arguments: arguments, settings: settings, stepCount: plan.workflow.steps.count)
-        try store.create(run, steps: plan.workflow.steps.map { ($0.name, $0.kind) })
+        try store.create(run, steps: Self.steps(of: plan))
         return run
     }
 
@@ -53,7 +53,7 @@ struct RunSession {
         if let memory = settings.memory, let bytes = ByteCount.parse(memory) { capacity.memory = bytes }
         let workflow = plan.workflow
         let progress = Progress(quiet: quiet)
-        let recorder = store.recorder(for: id)
+        let recorder = store.recorder(for: id, steps: Self.steps(of: plan))
         let driver = RunDriver(
             plan: plan,
             options: RunOptions(runsDirectory: runsDirectory, jobs: settings.jobs ?? ProcessInfo.processInfo.activeProcessorCount,
@@ -91,6 +91,11 @@ struct RunSession {
         case .canceled: Interrupts.exitCode(for: signal ?? SIGINT)
         default: 1
         }
+    }
+
+    /// The run's steps as the run database lists them.
+    private static func steps(of plan: Plan) -> [(name: String, kind: String)] {
+        plan.workflow.steps.map { ($0.name, $0.kind) }
     }
 
     static func absolute(_ path: String) -> String {

@@ -49,6 +49,36 @@ struct SchemaMigrationTests {
         let again = try RunStore(path: path)
         #expect(try again.run("old1").workflow == "w")
         let applied = try DatabaseQueue(path: path).read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied.count == 3)
+        #expect(applied.count == 4)
+    }
+
+    @Test func aVersion3DatabaseGetsEachRunsStepListFromItsRows() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "flowlua-v3-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appending(path: "flowlua.db").path
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "v3: the remote job of a step")
+        try queue.write { db in
+            for id in ["old1", "old2"] {
+                try db.execute(sql: """
+                    INSERT INTO run (id, workflow, script, workingDirectory, arguments, options, folder, status, createdAt)
+                    VALUES (?, 'w', '/w.lua', '/', '{}', '{}', '/runs/x', 'failed', 1)
+                    """, arguments: [id])
+            }
+            // v3 wrote a row for every step at once, pending until it changed.
+            try db.execute(sql: """
+                INSERT INTO step (runId, position, name, kind, status) VALUES
+                  ('old1', 1, 'b', 'code', 'pending'), ('old1', 0, 'a', 'container', 'success'),
+                  ('old2', 0, 'x', 'notebook', 'error')
+                """)
+        }
+        let store = try RunStore(path: path)
+        #expect(try store.steps(of: "old1").map { "\($0.name) \($0.kind) \($0.status.rawValue)" }
+            == ["a container success", "b code pending"])
+        // A restart of an old run: b loses its row and still reads as pending, by its name.
+        #expect(try store.prepareRestart("old1") == [0])
+        #expect(try store.steps(of: "old1").map { "\($0.name) \($0.status.rawValue)" } == ["a success", "b pending"])
+        #expect(try store.steps(of: "old2").map(\.name) == ["x"])
+        #expect(try store.integrityCheck() == "ok")
     }
 }
