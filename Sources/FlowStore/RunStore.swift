@@ -212,6 +212,8 @@ public final class RunStore: Sendable {
     /// Forgets a run (its rows and cache entries; the caller removes its folder).
     public func delete(_ runID: String) throws {
         try write { db in
+            // A scan of the cache: an index of entries by run cost every step
+            // that ran again two more writes (Schema v5).
             _ = try CacheRow.filter(Column("runId") == runID).deleteAll(db)
             _ = try RunRow.deleteOne(db, key: runID)
         }

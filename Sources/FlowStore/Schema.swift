@@ -114,6 +114,13 @@ enum Schema {
                 try db.execute(sql: "INSERT INTO plan (runId, steps) VALUES (?, ?)", arguments: [runID, JSONText.steps(steps)])
             }
         }
+        // The index moved each cache entry that a run wrote again (the same
+        // step, run again) from the old run to the new one: two B-tree writes
+        // more than the entry itself, a third of a code step's recording. It
+        // served only deleting a run, which now reads the table through.
+        migrator.registerMigration("v5: cache entries without an index of their runs") { db in
+            try db.drop(index: "cache_on_runId")
+        }
         return migrator
     }
 }

@@ -122,3 +122,22 @@ struct RunStoreTests {
             == "/x.db")
     }
 }
+
+@Suite("The run database's cache")
+struct RunStoreCacheTests {
+    @Test func deletingARunForgetsItsCacheEntriesAndKeepsOthers() throws {
+        let store = try temporaryStore()
+        let keys = (0..<3).map { String(repeating: String(format: "%02x", $0 + 1), count: 32) }
+        for (id, key) in zip(["r1", "r2", "r1"], keys) {
+            if (try? store.run(id)) == nil { try store.create(storedRun(id), steps: []) }
+            let recorder = store.recorder(for: id)
+            recorder.remember(CacheEntry(key: key, runID: id, step: "s", folder: "/tmp/runs/\(id)", outputs: [], changes: [:]))
+            #expect(recorder.finish() == nil)
+        }
+        try store.delete("r1")
+        #expect(try store.cached(keys[0]) == nil && store.cached(keys[2]) == nil)
+        #expect(try store.cached(keys[1])?.runID == "r2")
+        #expect(throws: StoreError.self) { try store.run("r1") }
+        #expect(try store.integrityCheck() == "ok")
+    }
+}

@@ -49,7 +49,7 @@ struct SchemaMigrationTests {
         let again = try RunStore(path: path)
         #expect(try again.run("old1").workflow == "w")
         let applied = try DatabaseQueue(path: path).read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied.count == 4)
+        #expect(applied.count == 5)
     }
 
     @Test func aVersion3DatabaseGetsEachRunsStepListFromItsRows() throws {
