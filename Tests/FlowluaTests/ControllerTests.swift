@@ -172,7 +172,14 @@ struct ControllerTests {
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && living("sleep \(marker)").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-        try await Task.sleep(for: .milliseconds(100))  // the recorder writes every 25 ms
+        // Killed once the record shows where it was: the recorder writes
+        // every 25 ms, later on a machine busy with other tests.
+        while Date() < deadline {
+            if let id = try await space.runIDs().first, try await space.stepStates(id) == ["success", "success", "running", "pending"] {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         kill(process.processIdentifier, SIGKILL)
         try await offPool { process.waitUntilExit() }
         let id = try #require(try await space.runIDs().first)
