@@ -178,6 +178,41 @@ public final class RunRecorder: @unchecked Sendable {
         var message: String??
         var fromCache: Bool?
         var remoteID: String?
+
+        // Changed in place in a batch's dictionary: one lookup, no copy.
+        mutating func started(attempt: Int, at time: Double) {
+            status = Status.running.rawValue
+            attempts = attempt
+            if attempt == 1 { startedAt = time }
+            finishedAt = nil
+            clearsEnd = true
+            exitCode = nil
+            message = .some(nil)
+            fromCache = false
+        }
+
+        mutating func finished(as final: Status, _ result: ExecResult, at time: Double) {
+            status = final.rawValue
+            finishedAt = time
+            clearsEnd = false
+            exitCode = result.exitCode
+            message = .some(final == .success ? nil : result.error)
+        }
+
+        mutating func cached(from run: String, at time: Double) {
+            status = Status.success.rawValue
+            startedAt = time
+            finishedAt = time
+            exitCode = 0
+            message = .some("from the cache (run \(run))")
+            fromCache = true
+        }
+
+        mutating func notRun(as final: Status, _ reason: String, at time: Double) {
+            status = final.rawValue
+            finishedAt = time
+            message = .some(reason)
+        }
     }
 
     /// Writes a batch: run-level events and unusual step changes as they
@@ -187,6 +222,7 @@ public final class RunRecorder: @unchecked Sendable {
     /// one statement, not seven.
     private func write(_ events: [(RunEvent, Double)], in db: Database) throws {
         var steps: [Int: StepChange] = [:]
+        steps.reserveCapacity(events.count / 2)
         // Only the last list of run variables in a batch needs writing.
         let lastVars = events.lastIndex { if case .varsChanged = $0.0 { true } else { false } }
         func execute(_ sql: String, _ arguments: StatementArguments) throws {
@@ -205,16 +241,7 @@ public final class RunRecorder: @unchecked Sendable {
                     """, [Status.running.rawValue, at, getpid(), at, runID])
                 try transition(nil, Status.running.rawValue, nil, at: at)
             case .stepStarted(_, let index, let attempt):
-                var change = steps[index, default: StepChange()]
-                change.status = Status.running.rawValue
-                change.attempts = attempt
-                if attempt == 1 { change.startedAt = at }
-                change.finishedAt = nil
-                change.clearsEnd = true
-                change.exitCode = nil
-                change.message = .some(nil)
-                change.fromCache = false
-                steps[index] = change
+                steps[index, default: StepChange()].started(attempt: attempt, at: at)
                 if attempt > 1 { try transition(index, Status.running.rawValue, "attempt \(attempt)", at: at) }
             case .stepRetrying(_, let index, let attempt, let delay, let result):
                 try transition(index, "retrying", "attempt \(attempt) failed (\(result.error ?? "exit \(result.exitCode ?? -1)")); "
@@ -223,30 +250,13 @@ public final class RunRecorder: @unchecked Sendable {
                 steps[index, default: StepChange()].remoteID = remoteID
                 try transition(index, "submitted", "job \(remoteID)", at: at)
             case .stepFinished(_, let index, let status, _, let result):
-                var change = steps[index, default: StepChange()]
-                change.status = status.rawValue
-                change.finishedAt = at
-                change.clearsEnd = false
-                change.exitCode = result.exitCode
-                change.message = .some(status == .success ? nil : result.error)
-                steps[index] = change
+                steps[index, default: StepChange()].finished(as: status, result, at: at)
                 if status != .success { try transition(index, status.rawValue, result.error, at: at) }
             case .stepCached(_, let index, let from):
-                var change = steps[index, default: StepChange()]
-                change.status = Status.success.rawValue
-                change.startedAt = at
-                change.finishedAt = at
-                change.exitCode = 0
-                change.message = .some("from the cache (run \(from))")
-                change.fromCache = true
-                steps[index] = change
+                steps[index, default: StepChange()].cached(from: from, at: at)
                 try transition(index, Status.success.rawValue, "from the cache (run \(from))", at: at)
             case .stepNotRun(_, let index, let status, let reason):
-                var change = steps[index, default: StepChange()]
-                change.status = status.rawValue
-                change.finishedAt = at
-                change.message = .some(reason)
-                steps[index] = change
+                steps[index, default: StepChange()].notRun(as: status, reason, at: at)
                 try transition(index, status.rawValue, reason, at: at)
             case .varsChanged(let vars):
                 guard position == lastVars else { continue }
