@@ -257,6 +257,8 @@ public actor RunDriver {
     /// and their resources are free, remote ones whenever they are ready.
     private func launch() {
         while true {
+            // Most ends (a chain's link, one of many running) leave nothing ready.
+            guard !retryQueue.isEmpty || schedule.hasReady else { return }
             let slot = runningLocal < options.jobs
             guard slot || hasRemote else { return }
             let admits = { (index: Int) -> Bool in self.plan.workers[index].isRemote || (slot && self.fits(index)) }
