@@ -97,6 +97,13 @@ int flowlua_drain(int pipe, int *file, const char *path) {
 int flowlua_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)gettid(), nice); }
 void flowlua_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
+void flowlua_thread_accept_sigchld(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int flowlua_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
 int flowlua_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

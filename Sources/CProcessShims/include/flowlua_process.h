@@ -52,6 +52,12 @@ int flowlua_drain(int pipe, int *file, const char *path);
 int flowlua_thread_nice(int nice);
 /// Names the calling thread (at most 15 bytes are kept), as ps and perf show it.
 void flowlua_thread_name(const char *name);
+/// Lets SIGCHLD through to the calling thread. A child's exit signals the
+/// thread that spawned it; while that thread blocks SIGCHLD (as every thread
+/// Swift and Dispatch start does) the kernel cannot drop the ignored signal
+/// and hands it to the main thread, parked in sigsuspend: one wake-up of it
+/// per step.
+void flowlua_thread_accept_sigchld(void);
 
 /// An anonymous in-memory file (memfd), close-on-exec, for capturing output.
 int flowlua_memfd(const char *name);

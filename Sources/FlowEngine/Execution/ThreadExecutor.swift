@@ -44,6 +44,9 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
         monitor = ProcessMonitor(epoll: epoll)
         let thread = Thread { [self] in
             ThreadName.set(name)
+            // The children it spawns signal it as they exit: ignored here,
+            // rather than waking the main thread (see the C shim).
+            flowlua_thread_accept_sigchld()
             self.loop()
         }
         thread.name = name
