@@ -168,17 +168,28 @@ public actor ScriptHost: CodeExecutor {
         ]
         session.context = context
         defer { session.context = nil }
-        let outcome = interruptible(stop: context.stop, timeout: nil) { () throws(LuaError) -> [LuaValue] in
-            try lua.call(runStep, arguments)
+        let outcome = interruptible(stop: context.stop, timeout: nil) { () throws(LuaError) -> StepReturn in
+            do {
+                // Read where run_step left them: no copy of ctx.vars first.
+                return try lua.call(runStep, arguments, reading: { results in
+                    StepReturn(vars: Result { () throws(LuaDecodingError) in
+                        guard let table = results.first else { throw Self.varsError("expected table, got no value") }
+                        return try Self.variables(table)
+                    }, logged: results.count > 1 && results[1].boolean == true)
+                })
+            } catch let error as LuaError {
+                throw error
+            } catch {
+                throw LuaError(.runtime, String(describing: error))
+            }
         }
         switch outcome {
-        case .success(let results):
-            let logged = results.count > 1 && results[1] == true
-            let stdout = logged ? Self.read(context.logs.stdout) : ""
-            do throws(LuaDecodingError) {
-                let changes = try Self.changes(from: vars, to: results.first ?? .nil)
-                return CodeOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: changes)
-            } catch {
+        case .success(let returned):
+            let stdout = returned.logged ? Self.read(context.logs.stdout) : ""
+            switch returned.vars {
+            case .success(let after):
+                return CodeOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: Self.changes(from: vars, to: after))
+            case .failure(let error):
                 return failure(error.description, stdout: stdout, context: context)
             }
         case .failure(let error):
@@ -215,8 +226,15 @@ public actor ScriptHost: CodeExecutor {
 
     // MARK: Interrupting
 
-    enum Outcome {
-        case success([LuaValue])
+    /// What a code step's call returns: its `ctx.vars` as run variables (or
+    /// what is wrong with them), and whether it wrote to its log.
+    private struct StepReturn {
+        var vars: Result<[String: Value], LuaDecodingError>
+        var logged: Bool
+    }
+
+    enum Outcome<Results> {
+        case success(Results)
         case failure(LuaError)
         case interrupted(timedOut: Bool)
     }
@@ -224,8 +242,8 @@ public actor ScriptHost: CodeExecutor {
     /// Runs `body` (a call into Lua) so that a stop of the attempt, or
     /// `timeout` passing, interrupts it. A request is tied to this call: one
     /// that arrives after it ended never reaches the next.
-    func interruptible(stop: StopHandle?, timeout: Duration?,
-                               _ body: () throws(LuaError) -> [LuaValue]) -> Outcome {
+    func interruptible<Results>(stop: StopHandle?, timeout: Duration?,
+                               _ body: () throws(LuaError) -> Results) -> Outcome<Results> {
         calls += 1
         let (call, gate, interrupter) = (calls, gate, lua.interrupter)
         gate.begin(call)
@@ -290,19 +308,48 @@ public actor ScriptHost: CodeExecutor {
 
     /// The run variables a step set or removed, comparing its `ctx.vars` with
     /// what it was given.
-    private static func changes(from before: [String: Value], to table: LuaValue) throws(LuaDecodingError)
-        -> [String: Value?]
-    {
-        let after = try variables(table)
+    private static func changes(from before: [String: Value], to after: [String: Value]) -> [String: Value?] {
         var changes: [String: Value?] = [:]
         for (name, value) in after where before[name] != value { changes[name] = .some(value) }
         for name in before.keys where after[name] == nil { changes[name] = .some(nil) }
         return changes
     }
 
+    /// A table of run variables read in place: names and scalars as they
+    /// come, anything else (a list, a bad entry) through the full reading.
+    static func variables(_ table: LuaStackValue) throws(LuaDecodingError) -> [String: Value] {
+        var values: [String: Value] = [:]
+        var plain = table.isTable
+        table.forEach { key, value in
+            guard plain, let name = key.string else {
+                plain = false
+                return
+            }
+            if let text = value.string {
+                values[name] = .string(text)
+            } else if let flag = value.boolean {
+                values[name] = .boolean(flag)
+            } else if case .integer(let i)? = value.number {
+                values[name] = .integer(i)
+            } else if case .number(let d)? = value.number {
+                values[name] = .float(d)
+            } else {
+                plain = false
+            }
+        }
+        if plain { return values }
+        let copy: LuaValue
+        do throws(LuaError) { copy = try table.copy() } catch { throw varsError(error.message) }
+        return try variables(copy)
+    }
+
+    private static let varsPath = [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")]
+
+    private static func varsError(_ message: String) -> LuaDecodingError { LuaDecodingError(path: varsPath, message) }
+
     /// A table of run variables as values; the error names the bad entry.
     static func variables(_ table: LuaValue) throws(LuaDecodingError) -> [String: Value] {
-        let path = [LuaPathKey(stringValue: "ctx"), LuaPathKey(stringValue: "vars")]
+        let path = varsPath
         guard case .table(let t) = table else { throw LuaDecodingError(path: path, "expected table, got \(table.typeName)") }
         var values: [String: Value] = [:]
         for (key, value) in t.hash {

@@ -77,6 +77,32 @@ struct CodeStepTests {
         #expect(replaced.step("bad")?.result?.error == "ctx.vars[1]: run variables need names")
     }
 
+    @Test func runVariablesThatAreNotNamedValuesFailTheStepWithTheirPath() async throws {
+        let cases: [(body: String, error: String)] = [
+            ("ctx.vars = 5", "ctx.vars: expected table, got number"),
+            ("ctx.vars = nil", "ctx.vars: expected table, got nil"),
+            ("ctx.vars[1] = 'x'", "ctx.vars[1]: run variables need names"),
+            ("ctx.vars[true] = 1", "ctx.vars: run variable names must be strings, got true"),
+            ("ctx.vars.ok = 1; ctx.vars[2.5] = 1", "ctx.vars: run variable names must be strings, got 2.5"),
+            ("ctx.vars.f = print", "ctx.vars.f: expected a string, number, boolean or list, got function"),
+            ("ctx.vars.t = { a = 1 }", "ctx.vars.t: expected a string, number, boolean or list, got table"),
+        ]
+        var steps = ""
+        for (i, c) in cases.enumerated() { steps += "code \"s\(i)\" { run = function(ctx) \(c.body) end },\n" }
+        let (report, _) = try await run("workflow { name = \"bad\", steps = {\n\(steps)} }", policy: .keepGoing)
+        for (i, c) in cases.enumerated() {
+            #expect(report.step("s\(i)")?.result?.error == c.error, "\(c.body)")
+        }
+        // Scalars and lists of every kind read back as they were set.
+        let (good, _) = try await run("""
+            workflow { name = "good", steps = { code "s" { run = function(ctx)
+              ctx.vars.s, ctx.vars.i, ctx.vars.f, ctx.vars.b, ctx.vars.l = "x", 3, 2.5, false, { 1, "two" }
+            end } } }
+            """)
+        #expect(good.vars == ["s": .string("x"), "i": .integer(3), "f": .float(2.5), "b": .boolean(false),
+                              "l": .list([.integer(1), .string("two")])])
+    }
+
     @Test func aLuaErrorFailsTheStepWithFileLineAndTraceback() async throws {
         let (report, _) = try await run("""
             local function helper(x)
