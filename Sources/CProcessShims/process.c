@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,13 +78,17 @@ int flowlua_pipe(int fds[2]) {
     return fcntl(fds[0], F_SETFL, O_NONBLOCK);
 }
 
-int flowlua_drain(int pipe, int *file, const char *path) {
+int flowlua_drain(int pipe, int *file, const char *path, long long *start) {
     char buffer[65536];
     for (int reads = 0; reads < 16; reads++) {
         ssize_t n = read(pipe, buffer, sizeof buffer);
         if (n == 0) return 0;
         if (n < 0) return errno == EAGAIN ? 1 : (errno == EINTR ? 1 : -1);
-        if (*file < 0 && (*file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) return -1;
+        if (*file < 0) {
+            if ((*file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) return -1;
+            struct stat info;
+            *start = fstat(*file, &info) == 0 ? (long long)info.st_size : 0;
+        }
         for (ssize_t done = 0; done < n;) {
             ssize_t w = write(*file, buffer + done, (size_t)(n - done));
             if (w < 0 && errno == EINTR) continue;

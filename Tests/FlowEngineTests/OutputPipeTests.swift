@@ -20,21 +20,46 @@ struct OutputPipeTests {
         let log = FileManager.default.temporaryDirectory.appending(path: "flowlua-drain-\(UUID().uuidString.prefix(8))").path
         defer { unlink(log) }
         var file: Int32 = -1
+        var start: Int64 = -1
         defer { if file >= 0 { close(file) } }
-        #expect(flowlua_drain(ends[0], &file, log) == 2, "a mebibyte read, and no look for more")
+        #expect(flowlua_drain(ends[0], &file, log, &start) == 2, "a mebibyte read, and no look for more")
         #expect(lseek(file, 0, SEEK_END) == 1 << 20)
+        #expect(start == 0, "the file was new: this output begins at its start")
         #expect(chunk.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) } == chunk.count)
-        #expect(flowlua_drain(ends[0], &file, log) == 1, "the rest, then empty for now")
+        #expect(flowlua_drain(ends[0], &file, log, &start) == 1, "the rest, then empty for now")
         #expect(lseek(file, 0, SEEK_END) == 17 << 16)
         close(ends[1])
         ends[1] = -1
         // A process another test forks at this moment holds a copy of the
         // write end until it execs: the end comes once every copy is closed.
-        var drained = flowlua_drain(ends[0], &file, log)
+        var drained = flowlua_drain(ends[0], &file, log, &start)
         for _ in 0..<100 where drained == 1 {
             usleep(10_000)
-            drained = flowlua_drain(ends[0], &file, log)
+            drained = flowlua_drain(ends[0], &file, log, &start)
         }
         #expect(drained == 0, "end of file once the write end is closed")
+    }
+
+    @Test func aPipeReadsBackOnlyWhatCameThroughItAndLeavesNoFileForNothing() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "flowlua-pipes-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let silent = folder.appending(path: "silent.log").path
+        let quiet = try OutputPipe(into: silent, monitor: .shared)
+        #expect(quiet.finish() == nil)
+        #expect(quiet.written(keep: 100) == "")
+        #expect(!FileManager.default.fileExists(atPath: silent), "no output, no file")
+
+        // A log an earlier attempt wrote to: this pipe's output follows it, and is all it reads back.
+        let retried = folder.appending(path: "retried.log").path
+        try "attempt 1\n--- flowlua: attempt 2 of 2 ---\n".write(toFile: retried, atomically: false, encoding: .utf8)
+        let pipe = try OutputPipe(into: retried, monitor: .shared)
+        let text = Array("attempt 2 says hello\n".utf8)
+        #expect(text.withUnsafeBytes { write(pipe.writeEnd, $0.baseAddress, $0.count) } == text.count)
+        #expect(pipe.finish() == nil)
+        #expect(pipe.written(keep: 100) == "attempt 2 says hello\n")
+        #expect(pipe.written(keep: 6) == "hello\n", "the tail, at most keep bytes")
+        #expect(try String(contentsOfFile: retried, encoding: .utf8)
+            == "attempt 1\n--- flowlua: attempt 2 of 2 ---\nattempt 2 says hello\n")
     }
 }

@@ -45,7 +45,9 @@ int flowlua_pipe(int fds[2]);
 /// Returns 1 when the pipe is empty for now, 2 when it may hold more, 0 at
 /// end of file (every write end closed), -1 with errno when the file cannot
 /// be opened or written.
-int flowlua_drain(int pipe, int *file, const char *path);
+/// When it opens the file it sets `*start` to the file's size then: where
+/// this pipe's output begins in it.
+int flowlua_drain(int pipe, int *file, const char *path, long long *start);
 
 /// Sets the nice value of the calling thread only (Linux threads have their
 /// own); returns 0 or -1 with errno.

@@ -22,6 +22,8 @@ public final class OutputPipe: Sendable {
 
     private struct State {
         var file: Int32 = -1
+        /// Where this pipe's output begins in the file; nil until some came.
+        var start: Int64?
         var token: UInt64?
         var failure: Int32?
     }
@@ -52,7 +54,7 @@ public final class OutputPipe: Sendable {
     func drain() {
         state.withLock { state in
             guard let token = state.token else { return }
-            switch flowlua_drain(readEnd, &state.file, path) {
+            switch Self.drain(readEnd, into: &state, path: path) {
             case 0:
                 monitor.unwatch(token, readEnd)
                 state.token = nil
@@ -63,6 +65,34 @@ public final class OutputPipe: Sendable {
                 break  // more, or not yet: the watch is level-triggered and fires again
             }
         }
+    }
+
+    private static func drain(_ pipe: Int32, into state: inout State, path: String) -> Int32 {
+        var start: Int64 = 0
+        let result = flowlua_drain(pipe, &state.file, path, &start)
+        if state.file >= 0, state.start == nil { state.start = start }
+        return result
+    }
+
+    /// What came through the pipe, at most its last `keep` bytes: nothing,
+    /// without touching the file system, when nothing did.
+    public func written(keep: Int) -> String {
+        guard let start = state.withLock({ $0.start }) else { return "" }
+        return Self.tail(of: path, from: off_t(start), keep: keep)
+    }
+
+    /// What was written to the file at `path` past offset `from`, at most
+    /// its last `keep` bytes.
+    static func tail(of path: String, from: off_t, keep: Int) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > from else { return "" }
+        let offset = max(from, info.st_size - off_t(keep))
+        var buffer = [UInt8](repeating: 0, count: Int(info.st_size - offset))
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+        return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
     }
 
     /// The attempt is over: closes the write end, copies what is left, and
@@ -76,7 +106,7 @@ public final class OutputPipe: Sendable {
                 // What is in the pipe now, not what a stray writer adds forever.
                 var drained: Int32, rounds = 0
                 repeat {
-                    drained = flowlua_drain(readEnd, &state.file, path)
+                    drained = Self.drain(readEnd, into: &state, path: path)
                     rounds += 1
                 } while drained == 2 && rounds < 64
                 if drained < 0 { state.failure = state.failure ?? errno }

@@ -146,8 +146,8 @@ public struct SlurmEngine: RemoteEngine {
         let missing = handle.outputFiles.filter { output in
             !FileManager.default.fileExists(atPath: handle.folder + "/" + (output.hasSuffix("/") ? String(output.dropLast()) : output))
         }
-        return RemoteResult(stdout: StepOutput.tail(of: logs.stdout, from: offsets.stdout, keep: keep),
-                            stderr: StepOutput.tail(of: logs.stderr, from: offsets.stderr, keep: keep),
+        return RemoteResult(stdout: OutputPipe.tail(of: logs.stdout, from: offsets.stdout, keep: keep),
+                            stderr: OutputPipe.tail(of: logs.stderr, from: offsets.stderr, keep: keep),
                             exit: exit, missingOutputs: missing)
     }
 

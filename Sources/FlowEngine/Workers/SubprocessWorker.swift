@@ -56,14 +56,13 @@ public struct SubprocessWorker: Sendable {
     }
 }
 
-/// The two output pipes of an attempt, and where its output starts in each
-/// log file (a retried step appends to the logs of earlier attempts).
+/// The two output pipes of an attempt, into the step's logs (a retried step
+/// appends to the logs of earlier attempts).
 struct StepOutput {
     enum Stream { case stdout, stderr }
 
     let stdout: OutputPipe
     let stderr: OutputPipe
-    private let start: (stdout: off_t, stderr: off_t)
 
     init(_ paths: StepLogPaths, monitor: ProcessMonitor) throws(POSIXError) {
         stdout = try OutputPipe(into: paths.stdout, monitor: monitor)
@@ -71,7 +70,6 @@ struct StepOutput {
             stdout.finish()
             throw error
         }
-        start = (Self.size(of: paths.stdout), Self.size(of: paths.stderr))
     }
 
     /// Closes the pipes once what is in them has reached the logs; the
@@ -94,22 +92,7 @@ struct StepOutput {
 
     /// What this attempt wrote to a stream, at most its last `keep` bytes.
     func read(_ stream: Stream, keep: Int) -> String {
-        stream == .stdout ? Self.tail(of: stdout.path, from: start.stdout, keep: keep)
-            : Self.tail(of: stderr.path, from: start.stderr, keep: keep)
-    }
-
-    /// What was written to the file at `path` past offset `from`, at most
-    /// its last `keep` bytes.
-    static func tail(of path: String, from: off_t, keep: Int) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size > from else { return "" }
-        let offset = max(from, info.st_size - off_t(keep))
-        var buffer = [UInt8](repeating: 0, count: Int(info.st_size - offset))
-        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
-        return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        (stream == .stdout ? stdout : stderr).written(keep: keep)
     }
 
     static func size(of path: String) -> off_t {
