@@ -16,6 +16,9 @@ enum JSONText {
 
     static func changes(_ changes: [String: Value?]) -> String {
         guard !changes.isEmpty else { return "{}" }
+        if changes.count == 1, let (name, value) = changes.first {  // most code steps: no sort, no array
+            return "{" + string(name) + ":" + (value.map(self.value) ?? "null") + "}"
+        }
         return "{" + changes.sorted { $0.key < $1.key }.map { "\(string($0.key)):\($0.value.map(value) ?? "null")" }
             .joined(separator: ",") + "}"
     }
@@ -31,6 +34,8 @@ enum JSONText {
     }
 
     static func string(_ text: String) -> String {
+        // Most names and values need no escapes: checked by byte, copied whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -48,23 +48,27 @@ public final class RunCache: StepCache {
     /// more than a no-op step).
     static func canonical(_ step: ResolvedStep) -> KeyText {
         var text = KeyText()
-        text.field("flowlua-key-1", String(describing: step.kind))
+        text.field("flowlua-key-1", step.kind)
         text.put(step.name); text.end()
         for command in step.commands { text.field("command", command) }
         text.field("image", step.image ?? "")
         text.field("code", step.code ?? "")
         text.field("worker", step.worker)
-        for (name, value) in sorted(step.environment) { text.assignment("env", name, value) }
-        for (name, value) in sorted(step.workerVars) { text.assignment("worker-var", name, value) }
-        for (name, value) in sorted(step.parameters) { text.assignment("param", name, value) }
+        inOrder(step.environment) { text.assignment("env", $0, $1) }
+        inOrder(step.workerVars) { text.assignment("worker-var", $0, $1) }
+        inOrder(step.parameters) { text.assignment("param", $0, $1) }
         for output in step.outputs { text.field("output", output) }
-        for (name, value) in sorted(step.vars) { text.assignment("run-var", name, value) }
+        inOrder(step.vars) { text.assignment("run-var", $0, $1) }
         return text
     }
 
-    /// A map's entries in key order, without sorting none or one.
-    private static func sorted<V>(_ map: [String: V]) -> [(key: String, value: V)] {
-        map.count < 2 ? Array(map) : map.sorted { $0.key < $1.key }
+    /// A map's entries in key order; none or one without sorting, or an array.
+    private static func inOrder<V>(_ map: [String: V], _ body: (String, V) -> Void) {
+        if map.count < 2 {
+            for (name, value) in map { body(name, value) }
+        } else {
+            for (name, value) in map.sorted(by: { $0.key < $1.key }) { body(name, value) }
+        }
     }
 
     public func reusable(_ key: String) -> CachedResult? {

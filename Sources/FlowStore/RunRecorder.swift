@@ -106,6 +106,7 @@ public final class RunRecorder: @unchecked Sendable {
         var lastBeat = RunStore.now
         var events: [(RunEvent, Double)] = []
         var entries: [Remembered] = []
+        var keys: [[UInt8]] = []
         while true {
             condition.lock()
             // With nothing queued, sleep until something comes (or the next
@@ -128,19 +129,17 @@ public final class RunRecorder: @unchecked Sendable {
             let now = RunStore.now
             let beat = now - lastBeat >= Self.heartbeatInterval
             if beat { lastBeat = now }
-            // Keys and output hashes before taking the write lock.
-            var rows: [(key: [UInt8], entry: CacheEntry, at: Double)] = []
-            rows.reserveCapacity(entries.count)
-            for remembered in entries {
-                var entry = remembered.entry
-                let key = entry.key.isEmpty ? remembered.key?() ?? [] : CacheKey.bytes(entry.key)
-                if !entry.outputs.isEmpty {
-                    entry.outputs = entry.outputs.map { file in
-                        let path = entry.folder + "/" + (file.path.hasSuffix("/") ? String(file.path.dropLast()) : file.path)
-                        return CachedFile(path: file.path, hash: hasher.hash(path) ?? "missing")
-                    }
+            // Keys and output hashes before taking the write lock, worked
+            // out in place (an entry is a dozen references: copies cost).
+            keys.removeAll(keepingCapacity: true)
+            for i in entries.indices {
+                keys.append(entries[i].entry.key.isEmpty ? entries[i].key?() ?? [] : CacheKey.bytes(entries[i].entry.key))
+                guard !entries[i].entry.outputs.isEmpty else { continue }
+                let folder = entries[i].entry.folder
+                entries[i].entry.outputs = entries[i].entry.outputs.map { file in
+                    let path = folder + "/" + (file.path.hasSuffix("/") ? String(file.path.dropLast()) : file.path)
+                    return CachedFile(path: file.path, hash: hasher.hash(path) ?? "missing")
                 }
-                rows.append((key, entry, remembered.at))
             }
             let hashes = hasher.takeFresh()
             var problem: String?
@@ -149,7 +148,7 @@ public final class RunRecorder: @unchecked Sendable {
                     inserting.removeAll(keepingCapacity: true)
                     if beat { try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ?").execute(arguments: [now, runID]) }
                     try write(events, in: db)
-                    try writeCache(rows, in: db)
+                    try writeCache(entries, keys: keys, in: db)
                     for row in hashes { try row.save(db) }
                 }
             } catch {
@@ -360,21 +359,20 @@ public final class RunRecorder: @unchecked Sendable {
     /// updated where it is: its row and index entry stay, so a run that
     /// repeats an earlier one writes the cache's pages in order rather than
     /// the key index's at random.
-    private func writeCache(_ entries: [(key: [UInt8], entry: CacheEntry, at: Double)], in db: Database) throws {
+    private func writeCache(_ entries: [Remembered], keys: [[UInt8]], in db: Database) throws {
         try BoundStatement.inChunks(entries.count, of: 64, in: db, sql: { n in
             "INSERT INTO cache (key, runId, step, folder, outputs, changes, createdAt) VALUES "
                 + BoundStatement.values("(?, ?, ?, ?, ?, ?, ?)", n)
                 + " ON CONFLICT (key) DO UPDATE SET runId = excluded.runId, step = excluded.step, folder = excluded.folder,"
                 + " outputs = excluded.outputs, changes = excluded.changes, createdAt = excluded.createdAt"
         }, row: { statement, i in
-            let (key, entry, at) = entries[i]
-            statement.bind(key)
-            statement.bind(entry.runID)
-            statement.bind(entry.step)
-            statement.bind(entry.folder)
-            statement.bind(JSONText.files(entry.outputs))
-            statement.bind(JSONText.changes(entry.changes))
-            statement.bind(at)
+            statement.bind(keys[i])
+            statement.bind(entries[i].entry.runID)
+            statement.bind(entries[i].entry.step)
+            statement.bind(entries[i].entry.folder)
+            statement.bind(JSONText.files(entries[i].entry.outputs))
+            statement.bind(JSONText.changes(entries[i].entry.changes))
+            statement.bind(entries[i].at)
         })
     }
 }
