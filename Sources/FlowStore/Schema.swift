@@ -97,10 +97,11 @@ enum Schema {
             // restart follows it rather than submitting it again.
             try db.alter(table: "step") { t in t.add(column: "remoteId", .text) }
         }
-        // A run of 10,000 short steps spent a tenth of its time inserting a
-        // pending row per step before the first one started, and updating it
-        // when the step ended. The run now keeps its step list, and a step's
-        // row is written when the step first changes: no row reads as pending.
+        // A run of 10,000 short steps inserted a pending row per step before
+        // the first one started (15 to 20 ms of a 300 ms run) and updated
+        // each when its step ended. The run now keeps its step list, and a
+        // step's row is written when the step first changes: no row reads as
+        // pending.
         migrator.registerMigration("v4: a run's step list; step rows from a step's first change") { db in
             try db.create(table: "plan", options: [.withoutRowID]) { t in
                 t.primaryKey("runId", .text).references("run", onDelete: .cascade)
