@@ -88,21 +88,32 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// Gets a finished run ready to run again in its own folder: steps that
-    /// did not succeed go back to pending (lose their rows), and the run to
-    /// pending with this process as its owner. Returns the positions of the
-    /// steps that succeeded, which do not run again.
-    public func prepareRestart(_ runID: String) throws -> Set<Int> {
+    /// Gets a finished run ready to run again in its own folder, as its
+    /// script now declares it (`steps`: a script fixed for the restart may
+    /// have added, removed or moved steps). The steps that succeeded keep
+    /// their rows, moved to where the script now has them; the others lose
+    /// theirs and are pending; the run is pending with this process as its
+    /// owner. Returns the names of the steps that succeeded and are still
+    /// declared, which do not run again.
+    public func prepareRestart(_ runID: String, steps: [(name: String, kind: String)]) throws -> Set<String> {
         let now = Self.now
         return try write { db in
-            try db.execute(sql: "DELETE FROM step WHERE runId = ? AND status != ?",
-                           arguments: [runID, Status.success.rawValue])
-            try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL, pid = ?, heartbeatAt = ? WHERE id = ?",
-                           arguments: [Status.pending.rawValue, getpid(), now, runID])
+            let succeeded = try StepRow.filter(Column("runId") == runID && Column("status") == Status.success.rawValue)
+                .fetchAll(db)
+            try db.execute(sql: "DELETE FROM step WHERE runId = ?", arguments: [runID])
+            let positions = Dictionary(steps.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+            var kept = Set<String>()
+            for var row in succeeded {
+                guard let position = positions[row.name] else { continue }
+                row.position = position
+                try row.insert(db)
+                kept.insert(row.name)
+            }
+            try PlanRow(runId: runID, steps: JSONText.steps(steps)).save(db)
+            try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL, pid = ?, heartbeatAt = ?, stepCount = ? WHERE id = ?",
+                           arguments: [Status.pending.rawValue, getpid(), now, steps.count, runID])
             try TransitionRow(runId: runID, position: nil, status: "restarted", at: now, message: nil).insert(db)
-            let done = try Int.fetchAll(db, sql: "SELECT position FROM step WHERE runId = ? AND status = ?",
-                                        arguments: [runID, Status.success.rawValue])
-            return Set(done)
+            return kept
         }
     }
 

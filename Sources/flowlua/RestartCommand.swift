@@ -56,8 +56,7 @@ extension Flowlua {
                 guard [.running, .interrupted].contains(step.status), let job = step.remoteID else { return nil }
                 return (step.name, job)
             }, uniquingKeysWith: { $1 })
-            let succeeded = try store.prepareRestart(run.id)
-            let names = before.filter { succeeded.contains($0.position) }.map(\.name)
+            let names = try store.prepareRestart(run.id, steps: RunSession.steps(of: plan))
             let completed = Set(plan.workflow.steps.indices.filter { names.contains(plan.workflow.steps[$0].name) })
             var remote: [Int: String] = [:]
             for (index, step) in plan.workflow.steps.enumerated() where plan.workers[index].isRemote {

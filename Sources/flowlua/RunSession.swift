@@ -94,7 +94,7 @@ struct RunSession {
     }
 
     /// The run's steps as the run database lists them.
-    private static func steps(of plan: Plan) -> [(name: String, kind: String)] {
+    static func steps(of plan: Plan) -> [(name: String, kind: String)] {
         plan.workflow.steps.map { ($0.name, $0.kind) }
     }
 

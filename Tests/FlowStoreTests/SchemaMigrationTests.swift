@@ -76,7 +76,7 @@ struct SchemaMigrationTests {
         #expect(try store.steps(of: "old1").map { "\($0.name) \($0.kind) \($0.status.rawValue)" }
             == ["a container success", "b code pending"])
         // A restart of an old run: b loses its row and still reads as pending, by its name.
-        #expect(try store.prepareRestart("old1") == [0])
+        #expect(try store.prepareRestart("old1", steps: [("a", "container"), ("b", "code")]) == ["a"])
         #expect(try store.steps(of: "old1").map { "\($0.name) \($0.status.rawValue)" } == ["a success", "b pending"])
         #expect(try store.steps(of: "old2").map(\.name) == ["x"])
         #expect(try store.integrityCheck() == "ok")

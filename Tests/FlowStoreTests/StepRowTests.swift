@@ -83,11 +83,36 @@ struct StepRowTests {
         recorder.record(.stepNotRun(step: "c", index: 2, status: .notRun, reason: "after b"))
         recorder.record(.runFinished(status: .error, duration: 0, message: nil))
         #expect(recorder.finish() == nil)
-        #expect(try store.prepareRestart("r1") == [0])
+        #expect(try store.prepareRestart("r1", steps: [("a", "container"), ("b", "code"), ("c", "container")]) == ["a"])
         #expect(try rowCount(store, "r1") == 1)
         let steps = try store.steps(of: "r1")
         #expect(steps.map(\.status) == [.success, .pending, .pending])
         #expect(steps[1].attempts == 0 && steps[1].exitCode == nil && steps[1].finishedAt == nil)
         #expect(try store.run("r1").status == .pending)
+    }
+
+    @Test func aRestartMovesTheRowsOfSucceededStepsToWhereTheScriptNowHasThem() throws {
+        let store = try temporaryStore()
+        try store.create(storedRun("r1", steps: 3), steps: [("a", "container"), ("b", "code"), ("c", "container")])
+        let recorder = store.recorder(for: "r1")
+        for (index, name, status) in [(0, "a", Status.success), (1, "b", .error), (2, "c", .success)] {
+            recorder.record(.stepStarted(step: name, index: index, attempt: 1))
+            recorder.record(.stepFinished(step: name, index: index, status: status, duration: 0, result: ExecResult(exitCode: 0)))
+        }
+        #expect(recorder.finish() == nil)
+        // The fixed script: a is gone, x is new, c moved before b.
+        let fixed: [(name: String, kind: String)] = [("x", "code"), ("c", "container"), ("b", "code")]
+        #expect(try store.prepareRestart("r1", steps: fixed) == ["c"])
+        var steps = try store.steps(of: "r1")
+        #expect(steps.map { "\($0.name) \($0.status.rawValue)" } == ["x pending", "c success", "b pending"])
+        #expect(try store.run("r1").stepCount == 3)
+        #expect(try rowCount(store, "r1") == 1)
+
+        let again = store.recorder(for: "r1", steps: fixed)
+        again.record(.stepStarted(step: "b", index: 2, attempt: 1))
+        again.record(.stepFinished(step: "b", index: 2, status: .success, duration: 0, result: ExecResult(exitCode: 0)))
+        #expect(again.finish() == nil)
+        steps = try store.steps(of: "r1")
+        #expect(steps.map { "\($0.name) \($0.status.rawValue)" } == ["x pending", "c success", "b success"])
     }
 }

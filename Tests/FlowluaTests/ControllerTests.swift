@@ -154,6 +154,25 @@ struct ControllerTests {
         #expect(again.stdout == "run \(id) succeeded: nothing to restart\n")
     }
 
+    @Test func aRestartOfAFixedScriptListsItsStepsWhereTheScriptNowHasThem() async throws {
+        let space = try Workspace(Self.twoSteps)
+        #expect(try await space.run(["flow.lua", "-q"]).status == 1)
+        let id = try #require(try await space.runIDs().first)
+        // The fix: a step before b makes what b needs; a goes after it in the file.
+        try """
+            workflow { name = "two", steps = {
+              container "prepare" { commands = { "touch ../../../b-may-pass" } },
+              container "a" { commands = { "echo ran >> ../../../a-count" } },
+              container "b" { after = { "a", "prepare" }, commands = { "test -e ../../../b-may-pass" } },
+            } }
+            """.write(to: space.folder.appending(path: "flow.lua"), atomically: true, encoding: .utf8)
+        let restart = try await space.run(["restart", id, "-q"])
+        #expect(restart.status == 0, "\(restart.stderr)")
+        let steps = try await space.status(id)["steps"] as? [[String: Any]] ?? []
+        #expect(steps.map { "\($0["name"] ?? "") \($0["status"] ?? "")" } == ["prepare success", "a success", "b success"])
+        #expect(space.file("a-count") == "ran\n", "a succeeded before and did not run again")
+    }
+
     @Test func aKilledRunIsInterruptedAndRestartFinishesIt() async throws {
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         let space = try Workspace("""
