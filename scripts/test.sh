@@ -7,4 +7,10 @@ scripts/setup.sh
 scripts/docker.sh   # a Docker daemon and the local test images
 scripts/slurm.sh    # a single-node Slurm cluster on loopback
 swift build --build-tests
-swift test --skip-build "$@"
+# The tests' scratch folders (stores, workspaces, run folders) go in one
+# folder of their own, removed afterwards: a machine running the suite often
+# does not collect hundreds of folders in /tmp a run.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/flowlua-tests.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+chmod 755 "$scratch"  # a test runs flowlua as another user in a folder under it
+TMPDIR=$scratch swift test --skip-build "$@"
