@@ -5,14 +5,20 @@ import Testing
 
 @Suite("Schema migrations")
 struct SchemaMigrationTests {
-    /// A database as the first release left it: v1 only, with a run, a step
-    /// and a cache entry in v1's shapes.
-    private func v1Database() throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "flowlua-v1-\(UUID().uuidString.prefix(8))")
+    /// A new database in a folder of its own, migrated up to `version` only.
+    private func database(upTo version: String) throws -> (path: String, queue: DatabaseQueue) {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "flowlua-schema-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appending(path: "flowlua.db").path
         let queue = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(queue, upTo: "v1: runs, steps, transitions, cache")
+        try Schema.migrator.migrate(queue, upTo: version)
+        return (path, queue)
+    }
+
+    /// A database as the first release left it: v1 only, with a run, a step
+    /// and a cache entry in v1's shapes.
+    private func v1Database() throws -> String {
+        let (path, queue) = try database(upTo: "v1: runs, steps, transitions, cache")
         try queue.write { db in
             try db.execute(sql: """
                 INSERT INTO run (id, workflow, script, workingDirectory, arguments, options, folder, status, createdAt)
@@ -53,11 +59,7 @@ struct SchemaMigrationTests {
     }
 
     @Test func aVersion3DatabaseGetsEachRunsStepListFromItsRows() throws {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "flowlua-v3-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let path = folder.appending(path: "flowlua.db").path
-        let queue = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(queue, upTo: "v3: the remote job of a step")
+        let (path, queue) = try database(upTo: "v3: the remote job of a step")
         try queue.write { db in
             for id in ["old1", "old2"] {
                 try db.execute(sql: """

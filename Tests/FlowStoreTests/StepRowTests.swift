@@ -15,6 +15,14 @@ struct StepRowTests {
         }
     }
 
+    /// Records a step's start and, unless it is still running, its end.
+    private func ran(_ recorder: RunRecorder, _ name: String, at index: Int, attempt: Int = 1,
+                     ending status: Status? = .success, exitCode: Int32 = 0) {
+        recorder.record(.stepStarted(step: name, index: index, attempt: attempt))
+        guard let status else { return }
+        recorder.record(.stepFinished(step: name, index: index, status: status, duration: 0, result: ExecResult(exitCode: exitCode)))
+    }
+
     @Test func aNewRunsStepsHaveNoRowsYetAndReadAsPending() throws {
         let store = try temporaryStore()
         try store.create(storedRun("r1", steps: 3), steps: [("a", "container"), ("b \"quoted\"\n", "code"), ("c", "notebook")])
@@ -31,9 +39,8 @@ struct StepRowTests {
         try store.create(storedRun("r1", steps: 3), steps: [("a", "container"), ("b", "code"), ("c", "container")])
         // Steps given to the recorder, as a run gives them.
         let first = store.recorder(for: "r1", steps: [("a", "container"), ("b", "code"), ("c", "container")])
-        first.record(.stepStarted(step: "b", index: 1, attempt: 1))
-        first.record(.stepFinished(step: "b", index: 1, status: .success, duration: 0, result: ExecResult(exitCode: 0)))
-        first.record(.stepStarted(step: "c", index: 2, attempt: 1))
+        ran(first, "b", at: 1)
+        ran(first, "c", at: 2, ending: nil)
         #expect(first.finish() == nil)
         #expect(try rowCount(store, "r1") == 2)
         var steps = try store.steps(of: "r1")
@@ -61,9 +68,8 @@ struct StepRowTests {
         let store = try temporaryStore()
         try store.create(storedRun("r1", steps: 3), steps: [("a", "container"), ("b", "code"), ("c", "container")])
         let recorder = store.recorder(for: "r1")
-        recorder.record(.stepStarted(step: "a", index: 0, attempt: 1))
-        recorder.record(.stepFinished(step: "a", index: 0, status: .success, duration: 0, result: ExecResult(exitCode: 0)))
-        recorder.record(.stepStarted(step: "b", index: 1, attempt: 1))
+        ran(recorder, "a", at: 0)
+        ran(recorder, "b", at: 1, ending: nil)
         #expect(recorder.finish() == nil)
         try store.finish("r1", as: .canceled, message: "stopped")
         let steps = try store.steps(of: "r1")
@@ -76,10 +82,8 @@ struct StepRowTests {
         let store = try temporaryStore()
         try store.create(storedRun("r1", steps: 3), steps: [("a", "container"), ("b", "code"), ("c", "container")])
         let recorder = store.recorder(for: "r1")
-        recorder.record(.stepStarted(step: "a", index: 0, attempt: 1))
-        recorder.record(.stepFinished(step: "a", index: 0, status: .success, duration: 0, result: ExecResult(exitCode: 0)))
-        recorder.record(.stepStarted(step: "b", index: 1, attempt: 2))
-        recorder.record(.stepFinished(step: "b", index: 1, status: .error, duration: 0, result: ExecResult(exitCode: 1)))
+        ran(recorder, "a", at: 0)
+        ran(recorder, "b", at: 1, attempt: 2, ending: .error, exitCode: 1)
         recorder.record(.stepNotRun(step: "c", index: 2, status: .notRun, reason: "after b"))
         recorder.record(.runFinished(status: .error, duration: 0, message: nil))
         #expect(recorder.finish() == nil)
@@ -96,8 +100,7 @@ struct StepRowTests {
         try store.create(storedRun("r1", steps: 3), steps: [("a", "container"), ("b", "code"), ("c", "container")])
         let recorder = store.recorder(for: "r1")
         for (index, name, status) in [(0, "a", Status.success), (1, "b", .error), (2, "c", .success)] {
-            recorder.record(.stepStarted(step: name, index: index, attempt: 1))
-            recorder.record(.stepFinished(step: name, index: index, status: status, duration: 0, result: ExecResult(exitCode: 0)))
+            ran(recorder, name, at: index, ending: status)
         }
         #expect(recorder.finish() == nil)
         // The fixed script: a is gone, x is new, c moved before b.
@@ -109,8 +112,7 @@ struct StepRowTests {
         #expect(try rowCount(store, "r1") == 1)
 
         let again = store.recorder(for: "r1", steps: fixed)
-        again.record(.stepStarted(step: "b", index: 2, attempt: 1))
-        again.record(.stepFinished(step: "b", index: 2, status: .success, duration: 0, result: ExecResult(exitCode: 0)))
+        ran(again, "b", at: 2)
         #expect(again.finish() == nil)
         steps = try store.steps(of: "r1")
         #expect(steps.map { "\($0.name) \($0.status.rawValue)" } == ["x pending", "c success", "b success"])
