@@ -26,7 +26,7 @@ struct CancelTests {
             kill(process.processIdentifier, signal)
         }
         let outcome = try await offPool { () -> Outcome in
-            process.waitUntilExit()
+            process.waitWithoutSpinning()
             return capture.outcome()
         }
         return (outcome, folder, Date().timeIntervalSince(sent))

@@ -200,7 +200,7 @@ struct ControllerTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(process.processIdentifier, SIGKILL)
-        try await offPool { process.waitUntilExit() }
+        try await offPool { process.waitWithoutSpinning() }
         let id = try #require(try await space.runIDs().first)
         let status = try await space.status(id)
         #expect((status["run"] as? [String: Any])?["status"] as? String == "interrupted")

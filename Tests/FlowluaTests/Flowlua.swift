@@ -52,8 +52,17 @@ func executeBlocking(_ executable: String, _ arguments: [String], in directory: 
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let capture = try Capture(of: process, input: input)
     try process.run()
-    process.waitUntilExit()
+    process.waitWithoutSpinning()
     return capture.outcome()
+}
+
+extension Process {
+    /// `waitUntilExit()` without its cost: on Linux it spins a run loop that
+    /// has nothing to wait for, a core per waiting test, and four such tests
+    /// at once slowed every other test of the suite to a crawl.
+    func waitWithoutSpinning() {
+        while isRunning { usleep(5_000) }
+    }
 }
 
 /// A child's standard output and error, in files rather than pipes: a
@@ -136,17 +145,18 @@ func living(where test: (String) -> Bool) -> [String] {
 
 /// Starts `flowlua arguments...` in `folder`, sends `signal` once `ready`
 /// holds (or after 20 s), and waits for it to end.
-func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT,
+func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT, environment: [String: String] = [:],
                when ready: () -> Bool) async throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: flowluaBinary)
     process.arguments = arguments
     process.currentDirectoryURL = folder
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let capture = try Capture(of: process)
     try process.run()
     let outcome = Task {
         try await offPool { () -> Outcome in
-            process.waitUntilExit()
+            process.waitWithoutSpinning()
             return capture.outcome()
         }
     }
