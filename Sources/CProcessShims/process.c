@@ -3,7 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -14,32 +15,71 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int flowlua_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-                  const char *cwd, int in, int out, int err) {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    /* Ignored signals survive exec: give the child back the defaults. */
-    int reset[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof reset / sizeof *reset; i++) sigaddset(&defaults, reset[i]);
+/* What the child of flowlua_spawn needs, and where it reports a failure:
+   it shares our memory until it execs (CLONE_VM | CLONE_VFORK). */
+struct spawn {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int in, out, err, cgroup;
+    int error, cgroup_error;
+};
 
-    int rc = posix_spawn_file_actions_init(&actions);
-    if (rc) return rc;
-    if ((rc = posix_spawnattr_init(&attr))) { posix_spawn_file_actions_destroy(&actions); return rc; }
-    rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (!rc) rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc) rc = posix_spawnattr_setsigdefault(&attr, &defaults);
-    if (!rc && cwd) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
-    if (!rc && in >= 0) rc = posix_spawn_file_actions_adddup2(&actions, in, 0);
-    if (!rc && out >= 0) rc = posix_spawn_file_actions_adddup2(&actions, out, 1);
-    if (!rc && err >= 0) rc = posix_spawn_file_actions_adddup2(&actions, err, 2);
-    if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    if (!rc) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    return rc;
+/* The child, on a stack of its own, before exec: only system calls. */
+static int spawned(void *arg) {
+    struct spawn *s = arg;
+    /* Caught signals would run our handlers here; ignored ones survive
+       exec. Give the child the defaults of both, except what a parent
+       normally ignores on purpose is left to the list below. */
+    static const int reset[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2};
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < _NSIG; sig++) {
+        struct sigaction now;
+        if (sigaction(sig, NULL, &now) != 0 || now.sa_handler == SIG_DFL) continue;
+        int forced = 0;
+        for (size_t i = 0; i < sizeof reset / sizeof *reset; i++) forced |= reset[i] == sig;
+        if (now.sa_handler != SIG_IGN || forced) sigaction(sig, &dfl, NULL);
+    }
+    if (setsid() < 0) goto fail;
+    /* Into the cgroup that tracks the tree, before the child can fork. */
+    if (s->cgroup >= 0 && write(s->cgroup, "0", 1) != 1) s->cgroup_error = errno;
+    if (s->cwd && chdir(s->cwd) != 0) goto fail;
+    int fds[3] = {s->in, s->out, s->err};
+    for (int fd = 0; fd < 3; fd++)
+        if (fds[fd] >= 0 && dup2(fds[fd], fd) < 0) goto fail;
+    if (syscall(SYS_close_range, 3, ~0U, 0) != 0) goto fail;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(s->path, s->argv, s->envp);
+fail:
+    s->error = errno ? errno : EINVAL;
+    _exit(127);
+}
+
+int flowlua_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                  const char *cwd, int in, int out, int err, int cgroup, int *cgroup_error) {
+    struct spawn s = {path, argv, envp, cwd, in, out, err, cgroup, 0, 0};
+    const size_t size = 64 << 10;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return errno;
+    /* No handler of ours may run in the child while it shares our memory. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t child = clone(spawned, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &s);
+    int error = child < 0 ? errno : s.error;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, size);
+    if (child > 0 && error) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    }
+    if (error) return error;
+    *pid = child;
+    if (cgroup_error) *cgroup_error = s.cgroup_error;
+    return 0;
 }
 
 int flowlua_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
@@ -75,7 +115,12 @@ void flowlua_eventfd_drain(int fd) {
 
 int flowlua_pipe(int fds[2]) {
     if (pipe2(fds, O_CLOEXEC) != 0) return -1;
-    return fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0) return 0;
+    int saved = errno;
+    close(fds[0]);
+    close(fds[1]);
+    errno = saved;
+    return -1;
 }
 
 int flowlua_drain(int pipe, int *file, const char *path, long long *start) {
@@ -121,4 +166,55 @@ int flowlua_reap_group(pid_t pgid) {
         if (waitid(P_PGID, (id_t)pgid, &info, WEXITED | WNOHANG) != 0 || info.si_pid == 0) return reaped;
         reaped++;
     }
+}
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+int flowlua_children(pid_t parent, pid_t *pids, int max) {
+    DIR *proc = opendir("/proc");
+    if (proc == NULL) return -1;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(proc)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        char path[64], stat[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        if (n <= 0) continue;
+        stat[n] = 0;
+        /* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+        char *close_paren = strrchr(stat, ')');
+        char state;
+        int ppid;
+        unsigned flags;
+        long threads;
+        if (close_paren == NULL
+            || sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld",
+                      &state, &ppid, &flags, &threads) != 4)
+            continue;
+        /* A zombie is gone, unless only its first thread is: the others
+           still run, and keep its children until the last one ends. */
+        if (ppid != parent || (state == 'Z' && threads <= 1)) continue;
+        pid_t pid = (pid_t)atoi(entry->d_name);
+        int exiting = state == 'Z' || (flags & 0x4 /* PF_EXITING */);
+        if (count < max) pids[count] = exiting ? -pid : pid;
+        count++;
+    }
+    closedir(proc);
+    return count;
+}
+
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+int flowlua_clone_file(int in, int out) { return ioctl(out, FICLONE, in); }
+
+long long flowlua_copy_range(int in, int out, long long length) {
+    return (long long)copy_file_range(in, NULL, out, NULL, (size_t)length, 0);
 }

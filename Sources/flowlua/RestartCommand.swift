@@ -89,11 +89,12 @@ extension Flowlua {
         private func startDetached(_ run: StoredRun, store: RunStore) throws {
             let log = open(run.folder + "/.logs/flowlua.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             defer { if log >= 0 { close(log) } }
-            let child = try ChildProcess.spawn(ProcessSpec(
-                executable: Run.executable,
-                arguments: ["restart", run.id, "--db", store.path] + (quiet ? ["-q"] : []),
-                workingDirectory: run.workingDirectory,
-                standardOutput: log >= 0 ? log : nil, standardError: log >= 0 ? log : nil))
+            var spec = ProcessSpec(executable: Run.executable,
+                                   arguments: ["restart", run.id, "--db", store.path] + (quiet ? ["-q"] : []),
+                                   workingDirectory: run.workingDirectory,
+                                   standardOutput: log >= 0 ? log : nil, standardError: log >= 0 ? log : nil)
+            spec.tracked = false  // it outlives this process
+            let child = try ChildProcess.spawn(spec)
             try store.update(pid: child.pid, of: run.id)
             print(run.id)
         }

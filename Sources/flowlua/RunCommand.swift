@@ -113,10 +113,11 @@ extension Flowlua {
             if keepGoing { arguments.append("--keep-going") }
             if resume { arguments.append("--resume") }
             arguments.append(RunSession.absolute(options.script))
-            let child = try ChildProcess.spawn(ProcessSpec(
-                executable: Self.executable, arguments: arguments,
-                workingDirectory: FileManager.default.currentDirectoryPath,
-                standardOutput: log, standardError: log))
+            var spec = ProcessSpec(executable: Self.executable, arguments: arguments,
+                                   workingDirectory: FileManager.default.currentDirectoryPath,
+                                   standardOutput: log, standardError: log)
+            spec.tracked = false  // it outlives this process
+            let child = try ChildProcess.spawn(spec)
             run.pid = child.pid
             try session.store.update(pid: child.pid, of: id)
             print(id)

@@ -63,6 +63,49 @@ struct ChildProcessTests {
         #expect(livingProcesses(matching: "sleep \(marker)").isEmpty)
     }
 
+    @Test func sweepEndsProcessesThatLeftTheGroup() async throws {
+        let marker = uniqueSleep()
+        // A new session (setsid) and a double fork: neither is in the group any more.
+        let child = try ChildProcess.spawn(.shell(
+            "setsid sleep \(marker) >/dev/null 2>&1 </dev/null & (setsid sleep \(marker) >/dev/null 2>&1 </dev/null &); exit 0"))
+        #expect(await child.termination() == .exited(0))
+        for _ in 0..<200 where livingProcesses(matching: "sleep \(marker)").count < 2 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(livingProcesses(matching: "sleep \(marker)").count == 2)
+        #expect(child.groupIsAlive, "a process that left the group still counts as the child's")
+        await child.sweep(grace: .seconds(2))
+        #expect(!child.groupIsAlive)
+        #expect(livingProcesses(matching: "sleep \(marker)").isEmpty)
+    }
+
+    @Test func terminateReachesProcessesThatLeftTheGroup() async throws {
+        let marker = uniqueSleep()
+        let child = try ChildProcess.spawn(.shell("setsid sleep \(marker) >/dev/null 2>&1 </dev/null & sleep \(marker)"))
+        for _ in 0..<200 where livingProcesses(matching: "sleep \(marker)").count < 2 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        child.terminate(grace: .seconds(2))
+        #expect(await child.termination() == .signaled(SIGTERM))
+        await child.sweep(grace: .seconds(2))
+        #expect(livingProcesses(matching: "sleep \(marker)").isEmpty)
+    }
+
+    @Test func anUntrackedProcessIsLeftRunning() async throws {
+        let marker = uniqueSleep()
+        var spec = ProcessSpec.shell("setsid sleep \(marker) >/dev/null 2>&1 </dev/null & exit 0")
+        spec.tracked = false
+        let child = try ChildProcess.spawn(spec)
+        #expect(await child.termination() == .exited(0))
+        for _ in 0..<200 where livingProcesses(matching: "sleep \(marker)").isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        await child.sweep(grace: .seconds(1))
+        let left = livingProcesses(matching: "sleep \(marker)")
+        #expect(left.count == 1, "a detached run's process outlives its starter")
+        for pid in left { kill(pid, SIGKILL) }
+    }
+
     @Test func runCapturingKeepsOutputAndStopsWhenAsked() throws {
         let run = try ChildProcess.runCapturing(.shell("echo out; echo err >&2; exit 4"), grace: .seconds(1)) { false }
         #expect(run.termination == .exited(4))

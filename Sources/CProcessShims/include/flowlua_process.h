@@ -11,9 +11,13 @@
 /// process tree can be signalled through the process group `*pid`. The child
 /// runs in `cwd` (NULL: ours) with `in`, `out`, `err` as fds 0, 1 and 2, every
 /// other fd closed, no signal blocked and the signals flowlua catches or
-/// ignores back at their defaults. Returns 0 or an errno value.
+/// ignores back at their defaults. With `cgroup` (an fd of a cgroup's
+/// `cgroup.procs`, else -1) the child moves itself into that cgroup before
+/// it execs, so nothing it starts can leave it unseen; if that move fails
+/// the child runs anyway and `*cgroup_error` says why (0 when it worked).
+/// Returns 0 or an errno value (the child did not run).
 int flowlua_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-                  const char *cwd, int in, int out, int err);
+                  const char *cwd, int in, int out, int err, int cgroup, int *cgroup_error);
 
 /// A pidfd for a child (readable once it exits), or -1 with errno.
 int flowlua_pidfd_open(pid_t pid);
@@ -72,5 +76,18 @@ int flowlua_become_subreaper(void);
 /// Reaps every exited child of ours in process group `pgid` (orphans handed
 /// to us as subreaper) without blocking; returns how many.
 int flowlua_reap_group(pid_t pgid);
+
+/// The live processes whose parent is `parent`, from /proc: stores at most
+/// `max` pids and returns how many there are, or -1. A process that is
+/// exiting (its children not yet handed on, its environment already gone:
+/// a zombie whose other threads still run counts) is stored as its pid
+/// negated.
+int flowlua_children(pid_t parent, pid_t *pids, int max);
+
+/// Makes `out` share `in`'s contents (a reflink, FICLONE): 0, or -1 with
+/// errno where the file system cannot.
+int flowlua_clone_file(int in, int out);
+/// `copy_file_range` at both files' positions: bytes copied, or -1 with errno.
+long long flowlua_copy_range(int in, int out, long long length);
 
 #endif

@@ -6,8 +6,9 @@ import Synchronization
 /// A process flowlua started, leader of its own session and process group.
 ///
 /// Everything the process starts stays in its group unless it makes a
-/// session of its own, so signalling the group reaches the whole tree: that
-/// is how a canceled or timed-out step leaves nothing behind.
+/// session of its own, and what does is still found through its
+/// `ProcessTree` (a cgroup, or flowlua's orphans): signalling the process
+/// reaches the whole tree. That is how a step leaves nothing behind.
 ///
 /// Started with `posix_spawn` and reaped by a `ProcessMonitor` rather than
 /// through swift-subprocess, whose per-process tasks cost about
@@ -16,6 +17,9 @@ import Synchronization
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     let pidfd: Int32
+    /// What it starts, wherever that goes; nil for an untracked process (a
+    /// detached run, which outlives us on purpose).
+    let tree: ProcessTree?
     private let state = Mutex<State>(.running(waiters: []))
 
     private enum State {
@@ -28,38 +32,48 @@ public final class ChildProcess: Sendable {
         case thread(DispatchSemaphore)
     }
 
-    private init(pid: pid_t, pidfd: Int32) {
+    private init(pid: pid_t, pidfd: Int32, tree: ProcessTree?) {
         self.pid = pid
         self.pidfd = pidfd
+        self.tree = tree
     }
 
     /// Starts a process, reaped by `monitor`: the shared one, or that of
     /// the `ThreadExecutor` whose thread will await its exit.
     public static func spawn(_ spec: ProcessSpec, monitor: ProcessMonitor = .shared) throws(SpawnError) -> ChildProcess {
+        let tree = spec.tracked ? ProcessTree.make() : nil
         let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
-        let envp = spec.environment.map { strdup($0) } + [nil]
+        var envp = spec.environment.map { strdup($0) }
+        if let tree { envp.append(strdup(tree.mark)) }
+        envp.append(nil)
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
+        var cgroupError: Int32 = 0
         let rc = flowlua_spawn(&pid, spec.executable, argv, envp, spec.workingDirectory,
                                spec.standardInput ?? ProcessMonitor.devNull,
                                spec.standardOutput ?? ProcessMonitor.devNull,
-                               spec.standardError ?? ProcessMonitor.devNull)
+                               spec.standardError ?? ProcessMonitor.devNull,
+                               tree?.cgroup?.procs ?? -1, &cgroupError)
         guard rc == 0 else {
+            tree?.release()
             throw SpawnError(executable: spec.executable, workingDirectory: spec.workingDirectory, code: rc)
         }
+        tree?.started(pid, cgroupFailed: cgroupError != 0)
         // Unwatched, it would run on unreaped: stop it and report.
         func abandon(_ code: Int32) -> SpawnError {
             kill(-pid, SIGKILL)
+            tree?.signal(SIGKILL)
             var status: Int32 = 0
-            waitpid(pid, &status, 0)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            tree?.release()
             return SpawnError(executable: spec.executable, code: code)
         }
         let pidfd = flowlua_pidfd_open(pid)
         guard pidfd >= 0 else { throw abandon(errno) }
-        let child = ChildProcess(pid: pid, pidfd: pidfd)
+        let child = ChildProcess(pid: pid, pidfd: pidfd, tree: tree)
         do { try monitor.watch(child) } catch {
             close(pidfd)
             throw abandon(error.code)
@@ -134,17 +148,19 @@ public final class ChildProcess: Sendable {
 
     // MARK: Stopping
 
-    /// Whether any process of the group is still alive. Orphans of the
-    /// group that ended (handed to flowlua as subreaper) are reaped first:
-    /// a zombie is not alive.
+    /// Whether any process of the tree is still alive: of the group, or
+    /// one that left it. Orphans of the group that ended (handed to
+    /// flowlua as subreaper) are reaped first: a zombie is not alive.
     public var groupIsAlive: Bool {
         _ = flowlua_reap_group(pid)
-        return kill(-pid, 0) == 0 || errno == EPERM
+        return kill(-pid, 0) == 0 || errno == EPERM || (tree?.hasStrays ?? false)
     }
 
-    /// Sends `signal` to the whole process group.
+    /// Sends `signal` to the whole process group, and to the processes of
+    /// the tree that left it.
     public func signalGroup(_ signal: Int32) {
         kill(-pid, signal)
+        tree?.signal(signal)
     }
 
     /// Stops the process tree: SIGTERM to the group now, SIGKILL to whatever
@@ -166,39 +182,66 @@ public final class ChildProcess: Sendable {
     /// has ended, members still running (`sleep 60 &`) get SIGTERM, then
     /// SIGKILL after `grace`. Costs one syscall when the group is empty.
     nonisolated(nonsending) public func sweep(grace: Duration) async {
-        if groupIsAlive {
-            signalGroup(SIGTERM)
-            let clock = ContinuousClock()
-            let deadline = clock.now + grace
-            while groupIsAlive && clock.now < deadline {
-                await pause(.milliseconds(10))
-            }
-            if groupIsAlive { signalGroup(SIGKILL) }
-            // SIGKILL cannot be caught; bounded only against a stuck kernel.
-            let killed = clock.now
-            while groupIsAlive && clock.now - killed < .seconds(2) { await pause(.milliseconds(5)) }
-        }
-        ProcessMonitor.released(group: pid)
+        var sweep = Sweep(grace: grace)
+        while let wait = next(&sweep) { await pause(wait) }
+        released()
     }
 
     /// The synchronous form of `sweep(grace:)`.
     public func sweepBlocking(grace: Duration) {
-        if groupIsAlive {
-            signalGroup(SIGTERM)
-            let clock = ContinuousClock()
-            let deadline = clock.now + grace
-            while groupIsAlive && clock.now < deadline { usleep(10_000) }
-            if groupIsAlive { signalGroup(SIGKILL) }
-            let killed = clock.now
-            while groupIsAlive && clock.now - killed < .seconds(2) { usleep(5_000) }
+        var sweep = Sweep(grace: grace)
+        while let wait = next(&sweep) {
+            usleep(UInt32(wait.components.attoseconds / 1_000_000_000_000))
         }
+        released()
+    }
+
+    /// How far a sweep has got.
+    private struct Sweep {
+        let clock = ContinuousClock()
+        let deadline: ContinuousClock.Instant
+        var killed: ContinuousClock.Instant?
+        var warned = false
+        /// Processes that left the group and were sent SIGTERM: one that
+        /// turns up later (its parent just ended) gets its own.
+        var told: Set<pid_t> = []
+
+        init(grace: Duration) { deadline = clock.now + grace }
+    }
+
+    /// One look at the tree: signals what needs it and returns how long to
+    /// wait before the next look; nil once it is empty, or 2 s after SIGKILL
+    /// (bounded only against a stuck kernel).
+    private func next(_ sweep: inout Sweep) -> Duration? {
+        guard groupIsAlive else { return nil }
+        let now = sweep.clock.now
+        if sweep.killed == nil, now < sweep.deadline {
+            if !sweep.warned {
+                kill(-pid, SIGTERM)
+                sweep.warned = true
+            }
+            tree?.signal(SIGTERM, sparing: &sweep.told)
+            return .milliseconds(10)
+        }
+        let killed = sweep.killed ?? now
+        sweep.killed = killed
+        guard now - killed < .seconds(2) else { return nil }
+        // Again each time: a process whose parent was just killed is handed on alive.
+        signalGroup(SIGKILL)
+        return .milliseconds(5)
+    }
+
+    private func released() {
+        tree?.release()
         ProcessMonitor.released(group: pid)
     }
 
     /// Sends `signal` to every process group flowlua started that may still
-    /// have members: the last resort of a hard stop.
+    /// have members, and with SIGKILL to every process tree: the last
+    /// resort of a hard stop.
     public static func signalAllGroups(_ signal: Int32) {
         ProcessMonitor.signalAllGroups(signal)
+        if signal == SIGKILL { ProcessTree.killAll() }
     }
 }
 

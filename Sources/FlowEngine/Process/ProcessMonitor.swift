@@ -92,12 +92,14 @@ public final class ProcessMonitor: Sendable {
 
     private func reap(_ child: ChildProcess) {
         var status: Int32 = 0
-        while waitpid(child.pid, &status, 0) == -1 && errno == EINTR {}
+        var result: pid_t
+        repeat { result = waitpid(child.pid, &status, 0) } while result == -1 && errno == EINTR
+        let termination = result == child.pid ? Termination(waitStatus: status) : .unknown(errno: errno)
         // Before closing: an fd duplicated into a child that has not exec'd
         // yet would keep the registration, and it would fire forever.
         flowlua_epoll_remove(epoll, child.pidfd)
         close(child.pidfd)
-        child.exited(Termination(waitStatus: status))
+        child.exited(termination)
     }
 
     /// The group of `pid` has no members left.

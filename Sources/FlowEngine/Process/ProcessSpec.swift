@@ -16,6 +16,9 @@ public struct ProcessSpec: Sendable {
     public var standardInput: Int32?
     public var standardOutput: Int32?
     public var standardError: Int32?
+    /// Whether what it starts is tracked and stopped with it (see
+    /// `ProcessTree`): false only for a process meant to outlive flowlua.
+    public var tracked = true
 
     public init(executable: String, arguments: [String] = [], environment: [String] = ProcessSpec.inherited(),
                 workingDirectory: String? = nil, standardInput: Int32? = nil,

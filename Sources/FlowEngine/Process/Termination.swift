@@ -1,9 +1,14 @@
+import Foundation
+
 /// How a child process ended.
 public enum Termination: Sendable, Hashable, CustomStringConvertible {
     /// It called exit with this code.
     case exited(Int32)
     /// A signal killed it.
     case signaled(Int32)
+    /// It ended, but its status could not be read (`waitpid` failed with
+    /// this errno: something else reaped it).
+    case unknown(errno: Int32)
 
     /// Decodes a `waitpid` status.
     init(waitStatus status: Int32) {
@@ -16,6 +21,7 @@ public enum Termination: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .exited(let code): code
         case .signaled(let signal): 128 + signal
+        case .unknown: 255
         }
     }
 
@@ -25,6 +31,7 @@ public enum Termination: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .exited(let code): "exited with code \(code)"
         case .signaled(let signal): "was killed by signal \(signal)"
+        case .unknown(let code): "ended, but its exit status is unknown (waitpid: \(String(cString: strerror(code))))"
         }
     }
 }
