@@ -16,10 +16,13 @@ final class ContentHasher: Sendable {
 
     /// The content hash of a file, or of a folder's whole tree (names and
     /// contents, in order); nil when there is nothing at `path`.
+    /// Nothing is opened that is not a regular file: a FIFO, socket or
+    /// device hashes as its kind, and a link inside a folder as its target.
     func hash(_ path: String) -> String? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         if info.st_mode & S_IFMT == S_IFDIR { return hashTree(path) }
+        guard info.st_mode & S_IFMT == S_IFREG else { return "special:\(info.st_mode & S_IFMT)" }
         let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         let current = { (row: FileHashRow) in
             row.device == Int64(info.st_dev) && row.inode == Int64(info.st_ino) && row.size == Int64(info.st_size)
@@ -50,16 +53,24 @@ final class ContentHasher: Sendable {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
         var hasher = SHA256()
         for name in names.sorted() {
-            hasher.update(data: Data("\(name)\0\(hash(path + "/" + name) ?? "?")\0".utf8))
+            let entry = path + "/" + name
+            var info = stat()
+            let hash = lstat(entry, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+                ? "link:" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: entry)) ?? "?")
+                : self.hash(entry) ?? "?"
+            hasher.update(data: Data("\(name)\0\(hash)\0".utf8))
         }
         return Self.hex(hasher.finalize())
     }
 
     /// SHA-256 of a file's content, read 1 MiB at a time.
     static func digest(of path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking: a FIFO that took the file's place must not hang us.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         var hasher = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {

@@ -65,7 +65,7 @@ struct RunSession {
                 progress.show(event, workflow: workflow)
                 recorder.record(event)
             })
-        let interrupts = Interrupts { driver.cancel() }
+        let interrupts = Interrupts(deadline: .milliseconds(Int(settings.grace * 1000)) + Interrupts.margin) { driver.cancel() }
         defer { interrupts.remove() }
         let report: RunReport
         do {

@@ -591,8 +591,8 @@ public actor RunDriver {
             let variables = variables(for: index, folder: folder)
             for output in plan.outputs[index] {
                 let path = (try? variables.substitute(output)) ?? output
-                if !folder.exists(path) {
-                    result.error = "declared output '\(path)' was not produced"
+                if let problem = Self.problem(with: path, in: folder) {
+                    result.error = problem
                     break
                 }
             }
@@ -627,6 +627,17 @@ public actor RunDriver {
             }
         } else {
             close(index, as: .error, result: result)
+        }
+    }
+
+    /// Why a declared output does not count as produced, if it does not:
+    /// missing, not a file or folder, or a link leading out of the folder.
+    static func problem(with output: String, in folder: RunFolder) -> String? {
+        switch folder.entry(output) {
+        case .file, .folder: nil
+        case .missing: "declared output '\(output)' was not produced"
+        case .special(let kind): "declared output '\(output)' is \(kind), not a file or folder"
+        case .outside(let target): "declared output '\(output)' leads out of the run folder (to \(target))"
         }
     }
 

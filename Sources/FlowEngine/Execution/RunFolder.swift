@@ -35,14 +35,18 @@ public struct RunFolder: Sendable {
         return RunFolder(id: id, path: url.path)
     }
 
-    /// Copies each staged file or folder into the run folder.
+    /// Copies each staged file or folder into the run folder: contents, a
+    /// link replaced by what it points to, so that a step writing to an
+    /// input never writes to the original.
     public func stage(_ files: [Plan.Staged]) throws {
         let manager = FileManager.default
         for file in files {
             let target = url.appending(path: file.target.hasSuffix("/") ? String(file.target.dropLast()) : file.target)
             try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }
-            try manager.copyItem(at: URL(fileURLWithPath: file.source), to: target)
+            do { try TreeCopy.copy(file.source, to: target.path, links: .follow) } catch {
+                throw StagingError(source: file.source, failure: error)
+            }
         }
     }
 
@@ -52,15 +56,65 @@ public struct RunFolder: Sendable {
         FileManager.default.fileExists(atPath: path + "/" + relative)
     }
 
+    /// What a step left at `relative`, looked at without opening it or
+    /// following a link out of the folder.
+    public enum Entry: Equatable, Sendable {
+        case file, folder, missing
+        /// A FIFO, a socket or a device: named.
+        case special(String)
+        /// It resolves to this path, outside the run folder.
+        case outside(String)
+    }
+
+    public func entry(_ relative: String) -> Entry {
+        // Missing, or a link to nothing.
+        guard let resolved = Self.resolve(path + "/" + relative) else { return .missing }
+        guard let root = Self.resolve(path), Self.isInside(resolved, root: root) else { return .outside(resolved) }
+        var info = stat()
+        guard stat(resolved, &info) == 0 else { return .missing }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .folder
+        default: return .special(Self.kind(of: info.st_mode))
+        }
+    }
+
+    /// The path with every link resolved (`realpath`); nil if it leads nowhere.
+    static func resolve(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Whether `path` (resolved) is `root` (resolved) or below it.
+    static func isInside(_ path: String, root: String) -> Bool {
+        path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
+    /// A file type as a message names it.
+    static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFLNK: "a link"
+        case S_IFDIR: "a folder"
+        default: "a file"
+        }
+    }
+
     /// Copies `relative` (a file, or a folder ending in `/`) from another
-    /// run folder into this one, replacing what is there.
+    /// run folder into this one, replacing what is there. Links inside it
+    /// that stay in the other run folder are kept; one that leads out is
+    /// an error, as is anything that is not a file, folder or link.
     public func copy(_ relative: String, from other: String) throws {
         let name = relative.hasSuffix("/") ? String(relative.dropLast()) : relative
         let target = URL(fileURLWithPath: path + "/" + name)
         let manager = FileManager.default
         try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }
-        try manager.copyItem(atPath: other + "/" + name, toPath: target.path)
+        try TreeCopy.copy(other + "/" + name, to: target.path, links: .keepInside(root: Self.resolve(other) ?? other))
     }
 
     /// Appends `text` to the file at `path`, creating it if need be.
@@ -82,6 +136,17 @@ public struct RunFolder: Sendable {
         let safe = plain ? step
             : String(step.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
         return StepLogPaths(base: logsPath + "/" + safe)
+    }
+}
+
+/// An input that could not be copied into the run folder.
+public struct StagingError: Error, CustomStringConvertible {
+    public var source: String
+    var failure: TreeCopy.Failure
+
+    public var description: String {
+        failure.path == source ? "cannot stage \(source): \(failure.reason)"
+            : "cannot stage \(source): \(failure.description)"
     }
 }
 
