@@ -4,7 +4,14 @@
 /// reaches the shell untouched: `$HOME`, `$1`, `$$`, `${HOME:-/tmp}`. Write
 /// `$${name}` to pass a literal `${name}` to the shell.
 public enum Template {
-    /// Replaces every `${name}` with `lookup(name)`; an unknown name is an error.
+    /// The longest text a substitution may produce: 16 MiB, far past what a
+    /// command line can take (a single argument is at most 128 KiB on
+    /// Linux), so that a template repeating a long value cannot exhaust
+    /// memory.
+    public static let maximumLength = 16 << 20
+
+    /// Replaces every `${name}` with `lookup(name)`; an unknown name is an
+    /// error, and so is a result longer than `maximumLength`.
     public static func substitute(_ text: String, _ lookup: (String) -> String?) throws(SubstitutionError) -> String {
         guard hasPlaceholder(text) else { return text }
         var result = ""
@@ -20,6 +27,9 @@ public enum Template {
             }
             if let (name, end) = placeholder(in: rest[afterDollar...]) {
                 guard let value = lookup(name) else { throw SubstitutionError(name: name, text: text) }
+                guard result.utf8.count + value.utf8.count <= maximumLength else {
+                    throw SubstitutionError(name: name, text: text, tooLong: true)
+                }
                 result += value
                 rest = rest[end...]
             } else {
@@ -66,9 +76,21 @@ public enum Template {
 public struct SubstitutionError: Error, Sendable, Hashable, CustomStringConvertible {
     public var name: String
     public var text: String
+    /// The name is known, but the result would pass `Template.maximumLength`.
+    public var tooLong = false
+
+    public init(name: String, text: String, tooLong: Bool = false) {
+        self.name = name
+        self.text = text
+        self.tooLong = tooLong
+    }
 
     public var description: String {
-        "unknown variable ${\(name)} in '\(text)' (not a parameter, run variable or worker var; "
+        if tooLong {
+            let shown = text.utf8.count > 60 ? String(text.prefix(60)) + "…" : text
+            return "substituting ${\(name)} in '\(shown)' makes a text longer than \(Template.maximumLength >> 20) MiB"
+        }
+        return "unknown variable ${\(name)} in '\(text)' (not a parameter, run variable or worker var; "
             + "for the shell's own variable write $\(name) or $${\(name)})"
     }
 }

@@ -135,6 +135,10 @@ struct WorkflowLoader {
             _ = try decode([LuaValue].self, try stepsValue.copy(), at: [key("steps")])
             throw fail([key("steps")], "expected a list of steps")
         }
+        // The count comes from Lua (dsl.take, which a script can replace).
+        guard count >= 0, count <= stepsValue.rawLength else {
+            throw fail([key("steps")], "expected a list of steps (\(count) announced, \(stepsValue.rawLength) present)")
+        }
         let workflowOrigin = Self.origin(of: root)
         var steps: [Step] = []
         steps.reserveCapacity(count)

@@ -19,6 +19,8 @@ public struct LuaStackValue {
     public var typeName: String { String(cString: lua_typename(L, lua_type(L, index))) }
 
     public var isNil: Bool { lua_type(L, index) <= LUA_TNIL }
+    /// The length of a table or string without metamethods (`rawlen`); 0 otherwise.
+    public var rawLength: Int { Int(lua_rawlen(L, index)) }
     public var isTable: Bool { lua_type(L, index) == LUA_TTABLE }
     public var isFunction: Bool { lua_type(L, index) == LUA_TFUNCTION }
 

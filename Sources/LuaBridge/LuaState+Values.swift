@@ -34,15 +34,42 @@ extension LuaState {
         }
     }
 
-    /// Copies the value at `index`; tables are copied recursively, and a
-    /// table that contains itself is an error rather than an endless copy.
+    /// How deep tables may nest in a copied value: far deeper than any
+    /// configuration, shallow enough that the copy cannot exhaust the stack.
+    public static let maximumNesting = 200
+
+    /// Copies the value at `index`; tables are copied recursively. A table
+    /// that contains itself, or one nested deeper than `maximumNesting`, is
+    /// an error naming where inside the value it is (`[1].x`).
     func value(at index: Int32, in L: OpaquePointer) throws(LuaError) -> LuaValue {
         var visiting = Set<UnsafeRawPointer>()
-        return try value(at: lua_absindex(L, index), in: L, visiting: &visiting)
+        var keys: [LuaKey] = []
+        do {
+            return try value(at: lua_absindex(L, index), in: L, visiting: &visiting, keys: &keys)
+        } catch {
+            guard !keys.isEmpty else { throw error }
+            throw LuaError(error.kind, "\(error.message) (at \(Self.describe(keys)))")
+        }
     }
 
-    private func value(at index: Int32, in L: OpaquePointer,
-                       visiting: inout Set<UnsafeRawPointer>) throws(LuaError) -> LuaValue {
+    /// `keys` as Lua indexing, the middle left out when it is long.
+    static func describe(_ keys: [LuaKey]) -> String {
+        func part(_ key: LuaKey) -> String {
+            switch key {
+            case .string(let s): s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } && !s.isEmpty ? ".\(s)" : "[\"\(s)\"]"
+            case .integer(let i): "[\(i)]"
+            case .number(let d): "[\(d)]"
+            case .boolean(let b): "[\(b)]"
+            }
+        }
+        let parts = keys.map(part)
+        let text = parts.count <= 8 ? parts.joined()
+            : parts.prefix(4).joined() + "…(\(parts.count - 6) more)…" + parts.suffix(2).joined()
+        return text.hasPrefix(".") ? String(text.dropFirst()) : text
+    }
+
+    private func value(at index: Int32, in L: OpaquePointer, visiting: inout Set<UnsafeRawPointer>,
+                       keys: inout [LuaKey]) throws(LuaError) -> LuaValue {
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE: return .nil
         case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
@@ -59,13 +86,16 @@ extension LuaState {
             guard visiting.insert(pointer).inserted else {
                 throw LuaError(.value, "cannot copy a table that contains itself")
             }
+            guard visiting.count <= Self.maximumNesting else {
+                throw LuaError(.value, "tables nested more than \(Self.maximumNesting) deep")
+            }
             defer { visiting.remove(pointer) }
             guard lua_checkstack(L, 4) != 0 else { throw LuaError(.memory, "Lua stack overflow") }
             var entries: [LuaKey: LuaValue] = [:]
             lua_pushnil(L)
             while lua_next(L, index) != 0 {
                 let key: LuaKey
-                switch try value(at: lua_gettop(L) - 1, in: L, visiting: &visiting) {
+                switch try value(at: lua_gettop(L) - 1, in: L, visiting: &visiting, keys: &keys) {
                 case .string(let s): key = .string(s)
                 case .integer(let i): key = .integer(i)
                 case .number(let d): key = .number(d)
@@ -75,12 +105,14 @@ extension LuaState {
                     throw LuaError(.value, "cannot copy a table with a \(other.typeName) key")
                 }
                 let element: LuaValue
+                keys.append(key)
                 do {
-                    element = try value(at: lua_gettop(L), in: L, visiting: &visiting)
+                    element = try value(at: lua_gettop(L), in: L, visiting: &visiting, keys: &keys)
                 } catch {
                     flowlua_pop(L, 2)
                     throw error
                 }
+                keys.removeLast()
                 entries[key] = element
                 flowlua_pop(L, 1)
             }

@@ -135,7 +135,7 @@ function M.take(declared)
     if k == "steps" then steps = v else rest[k] = v end
   end
   if type(steps) ~= "table" then return rest, steps end
-  local n = #steps
+  local n = rawlen(steps)  -- not __len: the script's own count could be anything
   for k in next, steps do
     if math.type(k) ~= "integer" or k < 1 or k > n then return rest, steps end
   end
