@@ -379,7 +379,7 @@ public actor ScriptHost: CodeExecutor {
     }
 
     private static func read(_ path: String) -> String {
-        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 }
 

@@ -229,7 +229,7 @@ struct WorkflowLoader {
         if definition.source.hasPrefix("@") {
             let file = String(definition.source.dropFirst())
             if sources[file] == nil {
-                sources[file] = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+                sources[file] = (FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) } ?? "")
                     .split(separator: "\n", omittingEmptySubsequences: false)
             }
             let lines = sources[file] ?? []

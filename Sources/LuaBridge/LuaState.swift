@@ -38,31 +38,38 @@ public final class LuaState {
     /// so messages read `path:line:`).
     public func load(_ source: String, chunkName: String) throws(LuaError) -> LuaFunction {
         var source = source
-        let status = source.withUTF8 { buffer in
-            buffer.withMemoryRebound(to: CChar.self) {
-                flowlua_loadbuffer(L, $0.baseAddress, $0.count, chunkName)
-            }
+        let status = source.withUTF8 { compile(UnsafeRawBufferPointer($0), chunkName: chunkName) }
+        return try loaded(status, chunkName: chunkName)
+    }
+
+    /// Compiles the file at `path`; errors name it as Lua would (`path:line:`).
+    /// Its bytes are Lua's as they are: a Latin-1 comment is no error.
+    public func load(contentsOf path: String) throws(LuaError) -> LuaFunction {
+        let source: Data
+        do {
+            source = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw LuaError(.file, "cannot open \(path): \(Self.describe(error))")
         }
+        var body = source[...]
+        if body.first == UInt8(ascii: "#") {  // a shebang line, as lua.c skips it; keep the line count
+            body = body.drop { $0 != UInt8(ascii: "\n") }
+        }
+        let status = body.withUnsafeBytes { compile($0, chunkName: "@" + path) }
+        return try loaded(status, chunkName: "@" + path)
+    }
+
+    /// Compiles `bytes`, leaving the chunk or the error on the stack.
+    private func compile(_ bytes: UnsafeRawBufferPointer, chunkName: String) -> Int32 {
+        flowlua_loadbuffer(L, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, chunkName)
+    }
+
+    private func loaded(_ status: Int32, chunkName: String) throws(LuaError) -> LuaFunction {
         if chunkName.hasPrefix("@"), chunkName.count > Int(LUA_IDSIZE) - 1 {
             longChunkNames.insert(String(chunkName.dropFirst()))
         }
         guard status == LUA_OK else { throw popError(status: status) }
         return LuaFunction(state: self, ref: luaL_ref(L, flowlua_registryindex()))
-    }
-
-    /// Compiles the file at `path`; errors name it as Lua would (`path:line:`).
-    public func load(contentsOf path: String) throws(LuaError) -> LuaFunction {
-        let source: String
-        do {
-            source = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw LuaError(.file, "cannot open \(path): \(Self.describe(error))")
-        }
-        var body = Substring(source)
-        if body.hasPrefix("#") {  // a shebang line, as lua.c skips it; keep the line count
-            body = body.drop { $0 != "\n" }
-        }
-        return try load(String(body), chunkName: "@" + path)
     }
 
     /// Compiles and runs `source`, returning its results.
@@ -75,11 +82,11 @@ public final class LuaState {
     @discardableResult
     public func call(_ function: LuaFunction, _ arguments: [LuaValue] = []) throws(LuaError) -> [LuaValue] {
         let base = lua_gettop(L)
+        defer { lua_settop(L, base) }  // also when an argument cannot be pushed
         function.push(onto: L)
         for argument in arguments { try push(argument, onto: L) }
         let status = flowlua_pcall(L, Int32(arguments.count), LUA_MULTRET)
         guard status == LUA_OK else { throw popError(status: status) }
-        defer { lua_settop(L, base) }
         var results: [LuaValue] = []
         for index in base + 1 ..< lua_gettop(L) + 1 { results.append(try value(at: index, in: L)) }
         return results
@@ -98,15 +105,17 @@ public final class LuaState {
 
     // MARK: Globals and values
 
+    /// The global `name`, read in protected mode: an `__index` on `_G` that
+    /// raises is an error here, not an abort.
     public func global(_ name: String) throws(LuaError) -> LuaValue {
-        lua_getglobal(L, name)
-        defer { flowlua_pop(L, 1) }
-        return try value(at: -1, in: L)
+        let get = try load("return _ENV[...]", chunkName: "=(global)")
+        return try call(get, [.string(name)]).first ?? .nil
     }
 
+    /// Sets the global `name` in protected mode (`__newindex` may raise).
     public func setGlobal(_ name: String, _ value: LuaValue) throws(LuaError) {
-        try push(value, onto: L)
-        lua_setglobal(L, name)
+        let set = try load("local name, value = ... _ENV[name] = value", chunkName: "=(global)")
+        try call(set, [.string(name), value])
     }
 
     /// The number of values on the stack; balanced calls leave it unchanged.

@@ -18,6 +18,28 @@ struct LuaCallTests {
         #expect(lua.stackTop == 0)
     }
 
+    @Test func globalsAreReadAndWrittenInProtectedMode() throws {
+        try lua.run("setmetatable(_G, { __index = function(_, k) error('no ' .. k) end, __newindex = function(_, k) error('read-only ' .. k) end })")
+        let read = try #require(throws: LuaError.self) { _ = try lua.global("missing") }
+        #expect(read.message.contains("no missing"))
+        let write = try #require(throws: LuaError.self) { try lua.setGlobal("x", .integer(1)) }
+        #expect(write.message.contains("read-only x"))
+        #expect(lua.stackTop == 0)
+    }
+
+    @Test func aCallWhoseArgumentCannotBePushedLeavesTheStackBalanced() throws {
+        let f = try lua.load("return ...", chunkName: "=f")
+        _ = try? lua.call(f, [.integer(1), .opaque(typeName: "userdata")])
+        #expect(lua.stackTop == 0)
+    }
+
+    @Test func aFileIsLoadedAsBytesAsLuaDoes() throws {
+        let file = FileManager.default.temporaryDirectory.appending(path: "latin1-\(UUID().uuidString.prefix(8)).lua")
+        try Data("-- caf".utf8 + [0xE9] + Data("\nreturn 7\n".utf8)).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try lua.call(lua.load(contentsOf: file.path)) == [.integer(7)])
+    }
+
     @Test func syntaxErrorsNameTheLine() throws {
         let error = try #require(throws: LuaError.self) {
             _ = try lua.load("local a = 1\nlocal b = = 2\n", chunkName: "@broken.lua")
