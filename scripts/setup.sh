@@ -3,7 +3,7 @@
 # already there. Safe to run again and again.
 set -euo pipefail
 
-packages=(liblua5.4-dev lua5.4 pkg-config libsqlite3-dev libedit-dev tmux hyperfine python3 docker.io busybox-static debootstrap)
+packages=(liblua5.4-dev lua5.4 pkg-config libsqlite3-dev sqlite3 libedit-dev tmux hyperfine python3 docker.io busybox-static debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

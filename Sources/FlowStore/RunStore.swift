@@ -138,6 +138,8 @@ public final class RunStore: Sendable {
     /// The run whose id is `prefix` or the only one starting with it, as git
     /// accepts a unique prefix of a commit.
     public func run(_ prefix: String) throws -> StoredRun {
+        // An empty prefix would match every run, and pick the only one.
+        guard !prefix.trimmingCharacters(in: .whitespaces).isEmpty else { throw StoreError("an empty run id names no run") }
         try markInterrupted()
         let matches = try pool.read { db in
             if let exact = try RunRow.fetchOne(db, key: prefix) { return [exact] }

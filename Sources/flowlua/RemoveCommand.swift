@@ -36,6 +36,13 @@ extension Flowlua {
         }
 
         static func remove(_ run: StoredRun, from store: RunStore) throws {
+            // The database says where the folder is; a run folder is named
+            // for its run, so a record pointing anywhere else (edited, or
+            // damaged) cannot make rm delete a user's folder.
+            let folder = URL(fileURLWithPath: run.folder).standardizedFileURL
+            guard folder.lastPathComponent == run.id, folder.path != "/" else {
+                throw CommandFailure("run \(run.id)'s folder is recorded as \(run.folder), which is not a run folder: nothing deleted")
+            }
             if FileManager.default.fileExists(atPath: run.folder) {
                 do { try FileManager.default.removeItem(atPath: run.folder) } catch {
                     throw CommandFailure("cannot delete \(run.folder): \(error.localizedDescription)")

@@ -269,6 +269,26 @@ struct ControllerTests {
         #expect(try space.store.integrityCheck() == "ok")
     }
 
+    @Test func rmNeedsARunIDAndDeletesOnlyRunFolders() async throws {
+        let space = try Workspace(Self.twoSteps)
+        _ = try await space.run(["flow.lua", "-q"])
+        let id = try #require(try await space.runIDs().first)
+        let empty = try await space.run(["rm", ""])
+        #expect(empty.status != 0)
+        #expect(empty.stderr.contains("an empty run id names no run"), "\(empty.stderr)")
+        #expect(try await space.runIDs() == [id])
+        // A record whose folder was edited to point at a user's folder.
+        let precious = space.folder.appending(path: "precious")
+        try FileManager.default.createDirectory(at: precious, withIntermediateDirectories: true)
+        let database = space.folder.appending(path: ".flowlua/flowlua.db").path
+        let edit = try await execute("/usr/bin/sqlite3", [database, "UPDATE run SET folder = '\(precious.path)' WHERE id = '\(id)'"])
+        try #require(edit.status == 0, "\(edit.stderr)")
+        let removed = try await space.run(["rm", id])
+        #expect(removed.status != 0)
+        #expect(removed.stderr.contains("is not a run folder: nothing deleted"), "\(removed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: precious.path))
+    }
+
     @Test func twentyProcessesShareOneDatabase() async throws {
         let space = try Workspace("""
             workflow { name = "busy", steps = {
