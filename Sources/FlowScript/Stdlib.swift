@@ -60,6 +60,10 @@ enum Stdlib {
           return table.concat(notes)
         end
         table.insert(package.searchers, 2, searcher)
+        -- os.exit would end flowlua mid-check or mid-run with nothing recorded.
+        os.exit = function()
+          error("os.exit cannot end a workflow (flowlua records every run): raise an error with error(...) instead", 2)
+        end
         require("flowlua.dsl").install(_G)
         return function(template) script = template end
         """

@@ -46,6 +46,13 @@ struct HostileScriptTests {
             workflow { name = "dv", steps = { code "s" { run = function(ctx)
               local t = {} for i = 1, 30000 do t = {t} end ctx.vars.v = t end } } }
             """, command: "run", status: 1, message: ["ctx.vars: tables nested more than 200 deep (at v[1][1]"]),
+        Case(name: "os.exit in the script", script: """
+            os.exit(0)
+            workflow { name = 'h', steps = { container "a" { commands = { 42 } } } }
+            """, message: ["workflow.lua:1: os.exit cannot end a workflow"]),
+        Case(name: "os.exit in a code step", script: """
+            workflow { name = 'h', steps = { code "a" { run = function() os.exit(0) end } } }
+            """, command: "run", status: 1, message: ["os.exit cannot end a workflow", "error"]),
     ]
 
     @Test(arguments: cases)
