@@ -173,16 +173,17 @@ int flowlua_reap_group(pid_t pgid) {
 #include <stdio.h>
 #include <string.h>
 
-int flowlua_children(pid_t parent, pid_t *pids, int max) {
+int flowlua_children(pid_t parent, pid_t *pids, int max, pid_t *zombies, int *zombie_count) {
     DIR *proc = opendir("/proc");
     if (proc == NULL) return -1;
     int count = 0;
+    *zombie_count = 0;
     struct dirent *entry;
     while ((entry = readdir(proc)) != NULL) {
         if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
         char path[64], stat[512];
-        snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        snprintf(path, sizeof path, "%s/stat", entry->d_name);
+        int fd = openat(dirfd(proc), path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) continue;
         ssize_t n = read(fd, stat, sizeof stat - 1);
         close(fd);
@@ -200,8 +201,13 @@ int flowlua_children(pid_t parent, pid_t *pids, int max) {
             continue;
         /* A zombie is gone, unless only its first thread is: the others
            still run, and keep its children until the last one ends. */
-        if (ppid != parent || (state == 'Z' && threads <= 1)) continue;
+        if (ppid != parent) continue;
         pid_t pid = (pid_t)atoi(entry->d_name);
+        if (state == 'Z' && threads <= 1) {
+            if (*zombie_count < max) zombies[*zombie_count] = pid;
+            (*zombie_count)++;
+            continue;
+        }
         int exiting = state == 'Z' || (flags & 0x4 /* PF_EXITING */);
         if (count < max) pids[count] = exiting ? -pid : pid;
         count++;

@@ -81,8 +81,10 @@ int flowlua_reap_group(pid_t pgid);
 /// `max` pids and returns how many there are, or -1. A process that is
 /// exiting (its children not yet handed on, its environment already gone:
 /// a zombie whose other threads still run counts) is stored as its pid
-/// negated.
-int flowlua_children(pid_t parent, pid_t *pids, int max);
+/// negated. The children that have ended and wait to be reaped (their own
+/// children already handed on) go to `zombies`, at most `max` of them, and
+/// their count to `*zombie_count`.
+int flowlua_children(pid_t parent, pid_t *pids, int max, pid_t *zombies, int *zombie_count);
 
 /// Makes `out` share `in`'s contents (a reflink, FICLONE): 0, or -1 with
 /// errno where the file system cannot.

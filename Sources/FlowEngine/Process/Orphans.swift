@@ -14,9 +14,20 @@ enum Orphans {
     /// look at every process of the machine (`/proc/<pid>/stat`), and at the
     /// environment of flowlua's own children.
     static func marked(_ mark: String, leader: pid_t) -> [pid_t] {
+        scan(mark, leader: leader, leaders: { [] }).found
+    }
+
+    /// `marked`, and whether the look was settled: no child of flowlua that
+    /// could be of the tree ended or was reaped while it passed, so none
+    /// could hand on children it did not see. `leaders` are the spawned
+    /// heads of trees: one that ended heads another tree (or this one), and
+    /// hands on nothing of this one.
+    static func scan(_ mark: String, leader: pid_t, leaders: () -> Set<pid_t>) -> (found: [pid_t], settled: Bool) {
         let entry = Array(mark.utf8)
+        let before = reaped.load(ordering: .acquiring)
         var found: [pid_t] = []
-        for child in children(of: getpid()) where abs(child) != leader {
+        let (children, zombies) = children(of: getpid())
+        for child in children where abs(child) != leader {
             guard child > 0 else {
                 found.append(-child)
                 continue
@@ -27,8 +38,14 @@ enum Orphans {
                 seen.withLock { _ = $0.insert(child) }
             }
         }
-        return found
+        guard let zombies, reaped.load(ordering: .acquiring) == before else { return (found, false) }
+        if zombies.isEmpty { return (found, true) }
+        let heads = leaders()
+        return (found, zombies.allSatisfy { $0 == leader || heads.contains($0) })
     }
+
+    /// Counts the reaps of `reap()`, by which a look tells another thread reaped while it looked.
+    private static let reaped = Atomic<Int>(0)
 
     /// Orphans once found alive: they are children of flowlua, so their
     /// pids cannot be reused before flowlua reaps them.
@@ -48,18 +65,25 @@ enum Orphans {
             if result == pid || (result < 0 && errno == ECHILD) { done.append(pid) }
         }
         seen.withLock { $0.subtract(done) }
+        if !done.isEmpty { reaped.add(1, ordering: .releasing) }
         return done.count
     }
 
-    /// The live processes whose parent is `parent`, from `/proc`; one that
-    /// is exiting as its pid negated.
-    static func children(of parent: pid_t) -> [pid_t] {
-        var pids = [pid_t](repeating: 0, count: 256)
+    /// The live processes whose parent is `parent`, from `/proc`, one that
+    /// is exiting as its pid negated; and those that have ended unreaped
+    /// (nil if `/proc` cannot be read).
+    static func children(of parent: pid_t) -> (live: [pid_t], zombies: [pid_t]?) {
+        var size = 256
         while true {
-            let count = Int(flowlua_children(parent, &pids, Int32(pids.count)))
-            if count < 0 { return [] }
-            if count <= pids.count { return Array(pids.prefix(count)) }
-            pids = [pid_t](repeating: 0, count: count * 2)
+            var pids = [pid_t](repeating: 0, count: size)
+            var zombies = [pid_t](repeating: 0, count: size)
+            var zombieCount: Int32 = 0
+            let count = Int(flowlua_children(parent, &pids, Int32(size), &zombies, &zombieCount))
+            if count < 0 { return ([], nil) }
+            if count <= size && Int(zombieCount) <= size {
+                return (Array(pids.prefix(count)), Array(zombies.prefix(Int(zombieCount))))
+            }
+            size = max(count, Int(zombieCount)) * 2
         }
     }
 }

@@ -71,7 +71,9 @@ final class ProcessTree: Sendable {
         // A stray that ended while the scan passed hid its children (read
         // while it was their parent, itself read as ended). It handed them
         // on before it ended, so a second scan finds them.
-        if !strays().isEmpty { return true }
+        let look = Orphans.scan(mark, leader: leader.load(ordering: .relaxed), leaders: Self.leaders)
+        if !look.found.isEmpty { return true }
+        if look.settled { return false }
         Orphans.reap()
         return !strays().isEmpty
     }
@@ -106,6 +108,11 @@ final class ProcessTree: Sendable {
         Orphans.reap()
         Self.live.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) }
         if let cgroup { Cgroup.pool?.release(cgroup) }
+    }
+
+    /// The heads of the trees that may still have members.
+    private static func leaders() -> Set<pid_t> {
+        live.withLock { Set($0.values.map { $0.leader.load(ordering: .relaxed) }) }
     }
 
     /// SIGKILL to every tree that may still have members: the last resort
