@@ -233,3 +233,30 @@ public enum Step: Sendable, Hashable {
         }
     }
 }
+
+/// What a step may be called. A step's name is `${step}` in its commands,
+/// the name of its log files (`.logs/<name>.stdout`), of its Docker
+/// containers and Slurm jobs, so it keeps to characters none of these treat
+/// specially: ASCII letters, digits, `_`, `-` and `.`, not starting with
+/// `-` or `.`, at most 128 of them.
+public enum StepName {
+    public static let maximumLength = 128
+
+    /// Why `name` cannot name a step, or nil if it can.
+    public static func problem(with name: String) -> String? {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first else { return "a step needs a name" }
+        if bytes.count > maximumLength { return "a step name is at most \(maximumLength) characters" }
+        func allowed(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."): true
+            default: false
+            }
+        }
+        guard bytes.allSatisfy(allowed), first != UInt8(ascii: "-"), first != UInt8(ascii: ".") else {
+            return "a step name may hold only ASCII letters, digits, '_', '-' and '.', and may not start with '-' or '.'"
+        }
+        return nil
+    }
+}

@@ -1,8 +1,13 @@
 /// `${name}` substitution in commands, paths and notebook parameters.
 ///
-/// Only the exact form `${identifier}` belongs to flowlua; everything else
-/// reaches the shell untouched: `$HOME`, `$1`, `$$`, `${HOME:-/tmp}`. Write
-/// `$${name}` to pass a literal `${name}` to the shell.
+/// Only the exact forms `${identifier}` and `${identifier:q}` belong to
+/// flowlua; everything else reaches the shell untouched: `$HOME`, `$1`, `$$`,
+/// `${HOME:-/tmp}`. Write `$${name}` to pass a literal `${name}` to the shell.
+///
+/// `${name}` puts the value in as it is (as Snakemake's `{name}` does): a
+/// value may be a piece of a command. `${name:q}` puts it in as one shell
+/// word, single-quoted, whatever it holds: the form for any value a user
+/// (or a file name) decides.
 public enum Template {
     /// The longest text a substitution may produce: 16 MiB, far past what a
     /// command line can take (a single argument is at most 128 KiB on
@@ -25,8 +30,9 @@ public enum Template {
                 rest = rest[rest.index(afterDollar, offsetBy: 2)...]
                 continue
             }
-            if let (name, end) = placeholder(in: rest[afterDollar...]) {
-                guard let value = lookup(name) else { throw SubstitutionError(name: name, text: text) }
+            if let (name, quoted, end) = placeholder(in: rest[afterDollar...]) {
+                guard let raw = lookup(name) else { throw SubstitutionError(name: name, text: text) }
+                let value = quoted ? shellQuoted(raw) : raw
                 guard result.utf8.count + value.utf8.count <= maximumLength else {
                     throw SubstitutionError(name: name, text: text, tooLong: true)
                 }
@@ -59,16 +65,24 @@ public enum Template {
         return names
     }
 
-    /// Parses `{identifier}` at the start of `text`: the name and the index after `}`.
-    private static func placeholder(in text: Substring) -> (String, Substring.Index)? {
+    /// `text` as one word of a POSIX shell: single-quoted, each `'` written `'\''`.
+    public static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// Parses `{identifier}` or `{identifier:q}` at the start of `text`: the
+    /// name, whether it is quoted, and the index after `}`.
+    private static func placeholder(in text: Substring) -> (String, Bool, Substring.Index)? {
         guard text.first == "{" else { return nil }
         let body = text.dropFirst()
         guard let close = body.firstIndex(of: "}") else { return nil }
-        let name = body[..<close]
+        var name = body[..<close]
+        let quoted = name.hasSuffix(":q")
+        if quoted { name = name.dropLast(2) }
         guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic && first.isASCII,
               name.unicodeScalars.allSatisfy({ $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) })
         else { return nil }
-        return (String(name), text.index(after: close))
+        return (String(name), quoted, text.index(after: close))
     }
 }
 

@@ -36,6 +36,19 @@ struct TemplateTests {
     }
 
     @Test func namesListsPlaceholdersInOrder() {
-        #expect(Template.names(in: "${a} $b ${c_1} $${d}") == ["a", "c_1"])
+        #expect(Template.names(in: "${a} $b ${c_1} $${d} ${e:q}") == ["a", "c_1", "e"])
+    }
+
+    @Test func theQuotedFormIsOneShellWordWhateverTheValue() throws {
+        let hostile = ["x": "x'; touch PWNED; echo '", "empty": "", "semi": "a;b $(id) `id` \"q\""]
+        func quoted(_ text: String) throws -> String { try Template.substitute(text) { hostile[$0] ?? values[$0] } }
+        #expect(try quoted("echo ${x:q}") == #"echo 'x'\''; touch PWNED; echo '\'''"#)
+        #expect(try quoted("cat ${file:q}") == "cat 'data/a b.txt'")
+        #expect(try quoted("f ${empty:q}") == "f ''")
+        #expect(try quoted("${semi:q}") == #"'a;b $(id) `id` "q"'"#)
+        #expect(try quoted("$${x:q}") == "${x:q}", "$${ escapes the quoted form too")
+        #expect(try quoted("echo ${x:-d} ${x:Q} ${x:qq}") == "echo ${x:-d} ${x:Q} ${x:qq}", "other suffixes are the shell's")
+        let error = try #require(throws: SubstitutionError.self) { _ = try quoted("${nope:q}") }
+        #expect(error.name == "nope")
     }
 }

@@ -22,7 +22,7 @@ workflow {
       outputs  = { "results/greetings.txt" },
       commands = {
         "mkdir -p results",
-        "${python} code/greet.py ${names} '${greeting}' ${sleep} > results/greetings.txt",
+        "${python} code/greet.py ${names} ${greeting:q} ${sleep} > results/greetings.txt",
       },
     },
     code "count" {

@@ -68,6 +68,9 @@ public struct Plan: Sendable {
         for i in steps.indices {
             let step = steps[i]
             let info = step.info
+            if let problem = StepName.problem(with: info.name) {
+                throw PlanError.at(step, i, "\(problem) (got '\(info.name)')")
+            }
             if let first = index.updateValue(i, forKey: info.name) {
                 throw PlanError.at(step, i, "duplicate step name '\(info.name)' (first declared as steps[\(first + 1)])")
             }
@@ -191,14 +194,28 @@ public struct Plan: Sendable {
 
     /// The workflow as a Graphviz DOT graph.
     public func dot() -> String {
-        var text = "digraph \"\(workflow.name)\" {\n  rankdir=LR;\n"
+        var text = "digraph \(Self.dotID(workflow.name)) {\n  rankdir=LR;\n"
         for step in workflow.steps {
-            text += "  \"\(step.name)\" [shape=\(step.kind == "code" ? "ellipse" : "box")];\n"
+            text += "  \(Self.dotID(step.name)) [shape=\(step.kind == "code" ? "ellipse" : "box")];\n"
         }
         for (i, needs) in dependencies.enumerated() {
-            for j in needs { text += "  \"\(workflow.steps[j].name)\" -> \"\(workflow.steps[i].name)\";\n" }
+            for j in needs { text += "  \(Self.dotID(workflow.steps[j].name)) -> \(Self.dotID(workflow.steps[i].name));\n" }
         }
         return text + "}\n"
+    }
+
+    /// `name` as a quoted DOT ID, whatever it holds.
+    static func dotID(_ name: String) -> String {
+        var quoted = "\""
+        for character in name {
+            switch character {
+            case "\\": quoted += "\\\\"
+            case "\"": quoted += "\\\""
+            case "\n", "\r\n", "\r": quoted += "\\n"
+            default: quoted.append(character)
+            }
+        }
+        return quoted + "\""
     }
 
     private static func locate(_ path: String, in folders: [String]) -> String {

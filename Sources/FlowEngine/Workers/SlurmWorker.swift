@@ -163,7 +163,5 @@ public struct SlurmWorker: Sendable {
         return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
-    static func quote(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
+    static func quote(_ text: String) -> String { Template.shellQuoted(text) }
 }
