@@ -55,6 +55,23 @@ struct DockerTests {
         #expect(!env.contains("FLOWLUA_TEST_SECRET"), "the host's environment stays out of the container")
     }
 
+    @Test func theImageMayComeFromAParameter() async throws {
+        _ = try await Backends.docker()
+        let folder = try workflowFolder("""
+            workflow { name = "img", parameters = { param.string "img" { default = "local/nope:0" } },
+              workers = { box = worker.docker { image = "${img}" } },
+              steps = {
+                container "a" { worker = "box", commands = { "busybox echo worker > a.txt" } },
+                container "b" { worker = "box", image = "${img}", commands = { "busybox echo step > b.txt" } },
+              }}
+            """)
+        let result = try await flowlua(["workflow.lua", "--runs-dir", "runs", "-p", "img=local/busybox:1"], in: folder)
+        #expect(result.status == 0, "\(result.stderr)")
+        let run = try onlyRun(in: folder)
+        #expect(try contents(run.appending(path: "a.txt")) == "worker\n")
+        #expect(try contents(run.appending(path: "b.txt")) == "step\n")
+    }
+
     @Test func aFailingCommandFailsTheStepWithItsStderr() async throws {
         _ = try await Backends.docker()
         let folder = try workflowFolder("""

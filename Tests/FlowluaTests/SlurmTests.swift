@@ -43,6 +43,24 @@ struct SlurmTests {
         return ids
     }
 
+    @Test func partitionAccountAndOptionsTakeParameters() async throws {
+        let tag = "flowlua-\(Int.random(in: 100_000...999_999))"
+        let space = try Workspace("""
+            workflow { name = "cluster",
+              parameters = { param.string "queue" { default = "nope" }, param.string "tag" {} },
+              workers = { q = worker.slurm { partition = "${queue}", options = { "--comment=${tag}" }, poll_interval = 0.2 } },
+              steps = { container "a" { worker = "q", outputs = { "p.txt" }, commands = { "echo $SLURM_JOB_PARTITION > p.txt" } } },
+            }
+            """)
+        let outcome = try await space.run(["flow.lua", "-p", "queue=debug", "-p", "tag=\(tag)"])
+        #expect(outcome.status == 0, Comment(rawValue: outcome.stderr))
+        let id = try #require(try await space.runIDs().first)
+        #expect(space.file(".flowlua/runs/\(id)/p.txt") == "debug\n")
+        let job = try #require(try await remoteIDs(space, id)["a"])
+        let shown = try executeBlocking(try slurm("scontrol"), ["show", "job", job])
+        #expect(shown.stdout.contains("Comment=\(tag)"), Comment(rawValue: shown.stdout + shown.stderr))
+    }
+
     @Test func dependentSlurmStepsSucceedWithTheirOutputsInTheRunFolder() async throws {
         let space = try workspace("""
                 container "a" { worker = "hpc", outputs = { "a.txt" }, commands = { "echo job $SLURM_JOB_ID > a.txt" } },

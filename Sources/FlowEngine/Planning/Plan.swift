@@ -65,6 +65,11 @@ public struct Plan: Sendable {
         outputs.reserveCapacity(steps.count)
         after.reserveCapacity(steps.count)
         var defaults: [WorkerType: WorkerSpec] = [:]
+        for name in workflow.workers.keys.sorted() {
+            if let unused = workflow.workers[name]?.unusedField() {
+                throw PlanError(message: "workers.\(name).\(unused)")
+            }
+        }
         for i in steps.indices {
             let step = steps[i]
             let info = step.info
@@ -90,11 +95,25 @@ public struct Plan: Sendable {
             guard worker.type.runs(step) else {
                 throw PlanError.at(step, i, "worker '\(worker.name)' of type \(worker.type.rawValue) cannot run a \(step.kind) step")
             }
+            if case .container(let container) = step, container.image != nil, worker.type != .docker, worker.type != .slurm {
+                throw PlanError.at(step, i, "image: worker '\(worker.name)' of type \(worker.type.rawValue) runs commands "
+                    + "on this machine, not in an image: give the step a docker or slurm worker")
+            }
             workers.append(worker)
             after.append(info.after)
 
             let variables = Variables(parameters: arguments, workerVars: worker.vars,
                                       builtins: .init(step: info.name, workflow: workflow.name))
+            if !mayDefineVars {
+                do { _ = try worker.substituted(with: variables) } catch {
+                    throw PlanError.at(step, i, "worker '\(worker.name)': \(error)")
+                }
+                if case .container(let container) = step, let image = container.image {
+                    do { _ = try Variables.checkedImage(variables.substitute(image, field: "image")) } catch {
+                        throw PlanError.at(step, i, "\(error)")
+                    }
+                }
+            }
             func resolve(_ paths: [String], _ field: String, indexed: Bool = true) throws(PlanError) -> [String] {
                 var resolved: [String] = []
                 resolved.reserveCapacity(paths.count)

@@ -19,7 +19,11 @@ public struct DockerWorker: Sendable {
     public init() {}
 
     nonisolated(nonsending) public func run(_ step: ContainerStep, worker: WorkerSpec, context: StepContext) async -> ExecResult {
-        guard let image = step.image ?? worker.image else {
+        let found: String?
+        do { found = try context.variables.image(of: step, on: worker) } catch {
+            return ExecResult(exitCode: nil, error: error.description)
+        }
+        guard let image = found else {
             return ExecResult(exitCode: nil, error: "no image: set image on the step or on worker '\(worker.name)'")
         }
         let client: String

@@ -29,9 +29,14 @@ public struct NotebookDockerWorker: Sendable {
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
             return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error)")
         }
+        let base: String
+        do { base = try worker.substituted(with: context.variables).image ?? Self.defaultBase } catch {
+            _ = logs.finish()
+            return ExecResult(exitCode: nil, error: error.description)
+        }
         let image: String
         do {
-            image = try await NotebookImage(base: worker.image ?? Self.defaultBase, requirements: step.requirements)
+            image = try await NotebookImage(base: base, requirements: step.requirements)
                 .prepare(client: client, context: context, logs: logs)
         } catch {
             _ = logs.finish()

@@ -21,7 +21,14 @@ public struct SlurmWorker: Sendable {
         self.engine = engine
     }
 
-    nonisolated(nonsending) public func run(_ step: ContainerStep, worker: WorkerSpec, context: StepContext) async -> ExecResult {
+    nonisolated(nonsending) public func run(_ step: ContainerStep, worker written: WorkerSpec, context: StepContext) async -> ExecResult {
+        let worker: WorkerSpec, image: String?
+        do {
+            worker = try written.substituted(with: context.variables)
+            image = try context.variables.image(of: step, on: written)
+        } catch {
+            return ExecResult(exitCode: nil, error: error.description)
+        }
         var commands: [String] = []
         for (i, command) in step.commands.enumerated() {
             do { commands.append(try context.variables.substitute(command)) } catch {
@@ -42,7 +49,7 @@ public struct SlurmWorker: Sendable {
             id = adopted
         } else {
             var container: (client: String, network: String, image: String)?
-            if let image = step.image ?? worker.image {
+            if let image {
                 do {
                     let client = try Docker.client()
                     _ = try await Docker.imageID(image, client: client, monitor: context.monitor)
