@@ -104,7 +104,8 @@ struct DockerTests {
             "FAILED c ") && noImage.stderr.contains("docker: image 'local/none-such:0' is not on this machine"))
 
         let noDaemon = try await flowlua(["workflow.lua", "--runs-dir", "runs2"], in: folder,
-                                   environment: ["DOCKER_HOST": "unix://\(folder.path)/no.sock"])
+                                   // Short: a socket path is at most 107 bytes, and scratch folders can be deep.
+                                   environment: ["DOCKER_HOST": "unix:///tmp/flowlua-no-\(Int.random(in: 100_000...999_999)).sock"])
         #expect(noDaemon.status == 1)
         #expect(noDaemon.stderr.contains("docker: cannot reach the Docker daemon"))
         let ran = try FileManager.default.subpathsOfDirectory(atPath: folder.path).filter { $0.hasSuffix("/ran") }
