@@ -244,7 +244,7 @@ public enum StepName {
 
     /// Why `name` cannot name a step, or nil if it can.
     public static func problem(with name: String) -> String? {
-        let bytes = Array(name.utf8)
+        let bytes = name.utf8  // checked once per step of a plan: no copy
         guard let first = bytes.first else { return "a step needs a name" }
         if bytes.count > maximumLength { return "a step name is at most \(maximumLength) characters" }
         func allowed(_ byte: UInt8) -> Bool {

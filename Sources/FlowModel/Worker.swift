@@ -19,6 +19,14 @@ public enum WorkerType: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 
+    /// Whether its steps run in a container image (and so take `image`).
+    public var takesImage: Bool {
+        switch self {
+        case .docker, .slurm, .nbdocker: true
+        case .subprocess, .code, .notebook: false
+        }
+    }
+
     /// The worker a step runs on when it names none.
     public static func defaultType(for step: Step) -> WorkerType {
         switch step {

@@ -95,7 +95,7 @@ public struct Plan: Sendable {
             guard worker.type.runs(step) else {
                 throw PlanError.at(step, i, "worker '\(worker.name)' of type \(worker.type.rawValue) cannot run a \(step.kind) step")
             }
-            if case .container(let container) = step, container.image != nil, worker.type != .docker, worker.type != .slurm {
+            if case .container(let container) = step, container.image != nil, !worker.type.takesImage {
                 throw PlanError.at(step, i, "image: worker '\(worker.name)' of type \(worker.type.rawValue) runs commands "
                     + "on this machine, not in an image: give the step a docker or slurm worker")
             }
@@ -108,10 +108,8 @@ public struct Plan: Sendable {
                 do { _ = try worker.substituted(with: variables) } catch {
                     throw PlanError.at(step, i, "worker '\(worker.name)': \(error)")
                 }
-                if case .container(let container) = step, let image = container.image {
-                    do { _ = try Variables.checkedImage(variables.substitute(image, field: "image")) } catch {
-                        throw PlanError.at(step, i, "\(error)")
-                    }
+                if case .container(let container) = step, container.image != nil {
+                    do { _ = try variables.image(of: container, on: worker) } catch { throw PlanError.at(step, i, "\(error)") }
                 }
             }
             func resolve(_ paths: [String], _ field: String, indexed: Bool = true) throws(PlanError) -> [String] {

@@ -54,7 +54,7 @@ extension WorkerSpec {
         if volume != nil {
             return FieldError(field: "volume", message: "storage volumes are not supported yet (worker '\(name)')")
         }
-        if image != nil && ![.docker, .slurm, .nbdocker].contains(type) {
+        if image != nil && !type.takesImage {
             return FieldError(field: "image", message: "a \(type.rawValue) worker runs its steps on this machine, "
                 + "not in an image: use a docker, slurm or nbdocker worker")
         }
