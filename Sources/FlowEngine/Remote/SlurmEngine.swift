@@ -23,6 +23,10 @@ public struct SlurmEngine: RemoteEngine {
 
     public func submit(_ job: RemoteJob) async throws(RemoteError) -> String {
         let sbatch = try Self.command("sbatch")
+        if job.cpus != nil || job.memory != nil, let sinfo = try? Self.command("sinfo"),
+           let capacity = await SlurmCapacity.current(sinfo: sinfo), let refusal = capacity.refusal(of: job) {
+            throw RemoteError("Slurm cannot start this job: \(refusal); it was not submitted")
+        }
         let scriptPath = job.stdout.hasSuffix(".stdout") ? String(job.stdout.dropLast(7)) + ".sbatch" : job.stdout + ".sbatch"
         do {
             try job.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
@@ -54,12 +58,17 @@ public struct SlurmEngine: RemoteEngine {
                          "--output=\(job.stdout)", "--error=\(job.stderr)", "--open-mode=append", "--export=ALL",
                          "--kill-on-invalid-dep=yes"]
         if let cpus = job.cpus { arguments.append("--cpus-per-task=\(max(1, cpus))") }
-        if let memory = job.memory { arguments.append("--mem=\(max(1, (memory + (1 << 20) - 1) >> 20))M") }
+        if let memory = job.memory { arguments.append("--mem=\(megabytes(memory))M") }
         if let limit = job.timeLimit { arguments.append("--time=\(minutes(limit))") }
         if !job.after.isEmpty { arguments.append("--dependency=afterok:" + job.after.joined(separator: ":")) }
         if let partition = job.cluster.partition { arguments.append("--partition=\(partition)") }
         if let account = job.cluster.account { arguments.append("--account=\(account)") }
         return arguments + job.cluster.options
+    }
+
+    /// Slurm's memory sizes are whole megabytes, at least one.
+    static func megabytes(_ bytes: UInt64) -> Int {
+        max(1, Int(clamping: bytes >> 20 + (bytes & ((1 << 20) - 1) == 0 ? 0 : 1)))
     }
 
     /// Slurm's time limits are whole minutes.
