@@ -1,5 +1,6 @@
 #include "flowlua_shims.h"
 #include <lauxlib.h>
+#include <lualib.h>
 
 typedef struct {
     void *box;
@@ -57,16 +58,19 @@ struct flowlua_Guard {
     _Atomic(lua_State *) running;  /* the coroutine running now */
     _Atomic int depth;             /* nesting of flowlua_pcall */
     _Atomic pthread_t thread;      /* where it runs, while depth > 0 */
+    size_t used, limit;            /* bytes the state holds; its budget (0: none) */
+    int refused;                   /* an allocation was refused for the budget */
 };
 
 static _Thread_local flowlua_Guard *current;  /* the guard this thread runs */
 static _Thread_local int unblocked;           /* the signal is not masked here */
 
-/* Every state flowlua makes has a guard (LuaState installs it first thing);
+/* Every state flowlua makes has a guard (flowlua_newstate installs it);
    coroutines share it through the extra space lua_newthread copies. */
 static flowlua_Guard *guardof(lua_State *L) { return *(flowlua_Guard **)lua_getextraspace(L); }
 
 static void arm(lua_State *L);
+static void install(lua_State *L, flowlua_Guard *g);
 
 static void stop(lua_State *L, lua_Debug *ar) {
     (void)ar;
@@ -128,11 +132,62 @@ static const char *wrap =
     "  return function(...) return pass(co, resume(co, ...)) end\n"
     "end\n";
 
-flowlua_Guard *flowlua_guard_install(lua_State *L) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, installhandler);
+/* The state's allocator. Inside flowlua_pcall, where a failed allocation
+   is a Lua error that is caught, it refuses to grow past the budget, and
+   once an interrupt is requested refuses large growth: a single instruction
+   (a table's rehash, a gsub's buffer) cannot carry code far past its stop,
+   while the "interrupted" message and its traceback still get made.
+   Outside, the host's own pushes are never refused (that would panic). */
+static void *allocate(void *ud, void *p, size_t osize, size_t nsize) {
+    flowlua_Guard *g = ud;
+    size_t old = p ? osize : 0;
+    if (nsize == 0) {
+        free(p);
+        g->used -= old;
+        return NULL;
+    }
+    if (nsize > old && atomic_load(&g->depth) > 0) {
+        if (nsize - old >= 1 << 16 && atomic_load(&g->reason)) return NULL;
+        if (g->limit && (nsize - old > g->limit || g->used + (nsize - old) > g->limit)) {
+            g->refused = 1;
+            return NULL;
+        }
+    }
+    void *q = realloc(p, nsize);
+    if (q) g->used = g->used - old + nsize;
+    return q;
+}
+
+lua_State *flowlua_newstate(size_t limit) {
     flowlua_Guard *g = calloc(1, sizeof *g);
     if (g == NULL) return NULL;
+    g->limit = limit;
+    lua_State *L = lua_newstate(allocate, g);
+    if (L == NULL) { free(g); return NULL; }
+    luaL_openlibs(L);
+    install(L, g);
+    return L;
+}
+
+/* Freed by the interrupter's owner, after lua_close: other threads may
+   still hold it to ask for an interrupt, which then finds nothing running. */
+void flowlua_guard_free(flowlua_Guard *guard) { free(guard); }
+
+flowlua_Guard *flowlua_guard(lua_State *L) { return guardof(L); }
+
+size_t flowlua_memory_used(flowlua_Guard *g) { return g->used; }
+
+size_t flowlua_memory_limit(flowlua_Guard *g) { return g->limit; }
+
+int flowlua_memory_refused(flowlua_Guard *g) {
+    int refused = g->refused;
+    g->refused = 0;
+    return refused;
+}
+
+static void install(lua_State *L, flowlua_Guard *g) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, installhandler);
     atomic_store(&g->running, L);
     *(flowlua_Guard **)lua_getextraspace(L) = g;
     if (lua_getglobal(L, "coroutine") == LUA_TTABLE) {
@@ -151,10 +206,7 @@ flowlua_Guard *flowlua_guard_install(lua_State *L) {
         }
     }
     lua_pop(L, 1);
-    return g;
 }
-
-void flowlua_guard_free(flowlua_Guard *guard) { free(guard); }
 
 void flowlua_interrupt(flowlua_Guard *g, int reason) {
     atomic_store(&g->reason, reason);

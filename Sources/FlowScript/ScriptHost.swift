@@ -101,7 +101,7 @@ public actor ScriptHost: CodeExecutor {
 
     private static func prepare(searchPath: String?, callbackTimeout: Duration,
                                 catalog: (@Sendable () throws -> any RunCatalog)?) throws(ScriptError) -> State {
-        let lua = LuaState()
+        let lua = LuaState(memoryLimit: try memoryLimit())
         let session = CodeSession(interrupter: lua.interrupter, callbackTimeout: callbackTimeout)
         session.catalog = catalog
         do {
@@ -114,6 +114,16 @@ public actor ScriptHost: CodeExecutor {
         } catch {
             throw ScriptError.from(error)
         }
+    }
+
+    /// The most memory a script and its code steps may hold: 4G, or
+    /// `FLOWLUA_LUA_MEMORY` (a size such as `512M`; 0 for no limit).
+    static func memoryLimit(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ScriptError) -> UInt64? {
+        guard let text = environment["FLOWLUA_LUA_MEMORY"] else { return 4 << 30 }
+        guard let bytes = ByteCount.parse(text) else {
+            throw ScriptError("FLOWLUA_LUA_MEMORY: '\(text)' is not a size (say 512M, 8G, or 0 for no limit)")
+        }
+        return bytes == 0 ? nil : bytes
     }
 
     /// Runs the script at `path` in `lua` and reads the workflow it declared;

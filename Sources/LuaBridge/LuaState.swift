@@ -16,19 +16,25 @@ public final class LuaState {
     /// to `...` and their last characters; errors get them back whole.
     private var longChunkNames: Set<String> = []
 
-    /// Creates a state with Lua's standard libraries opened.
-    public init() {
-        guard let L = luaL_newstate() else {
+    /// The most memory the state's code may hold, in bytes (nil: no limit).
+    public let memoryLimit: UInt64?
+
+    /// Creates a state with Lua's standard libraries opened. Code it runs may
+    /// hold at most `memoryLimit` bytes: past that an allocation fails as a
+    /// Lua memory error ("not enough memory"), which a script can catch with
+    /// `pcall`, rather than the machine swapping.
+    public init(memoryLimit: UInt64? = nil) {
+        guard let L = flowlua_newstate(memoryLimit.map { Int(clamping: $0) } ?? 0) else {
             // Only out of memory at start-up, before any user input is read.
             fatalError("flowlua: cannot allocate a Lua state")
         }
-        luaL_openlibs(L)
-        guard let guardPointer = flowlua_guard_install(L) else {
-            fatalError("flowlua: cannot allocate a Lua state")
-        }
         self.L = L
-        interrupter = LuaInterrupter(guardPointer)
+        self.memoryLimit = memoryLimit
+        interrupter = LuaInterrupter(flowlua_guard(L))
     }
+
+    /// Bytes the state holds now.
+    public var memoryInUse: UInt64 { UInt64(flowlua_memory_used(interrupter.guardPointer)) }
 
     deinit { lua_close(L) }
 
@@ -143,11 +149,23 @@ public final class LuaState {
         case LUA_ERRMEM: .memory
         default: .runtime
         }
+        if flowlua_memory_refused(interrupter.guardPointer) != 0, let memoryLimit, text.contains("not enough memory") {
+            text += " (Lua code may hold at most \(Self.size(memoryLimit)); FLOWLUA_LUA_MEMORY sets it)"
+        }
         if let range = text.range(of: "\nstack traceback:\n") {
             return LuaError(kind, String(text[..<range.lowerBound]),
                             traceback: String(text[range.lowerBound...].dropFirst()))
         }
         return LuaError(kind, text)
+    }
+
+    /// `512M`, `4G`: the limit as people write it.
+    static func size(_ bytes: UInt64) -> String {
+        for (unit, shift) in [("G", 30), ("M", 20), ("K", 10)] as [(String, UInt64)] where bytes >= 1 << shift {
+            let whole = bytes >> shift
+            return whole << shift == bytes ? "\(whole)\(unit)" : String(format: "%.1f", Double(bytes) / Double(1 << shift)) + unit
+        }
+        return "\(bytes) bytes"
     }
 
     static func describe(_ error: any Error) -> String {

@@ -13,6 +13,7 @@ struct HostileScriptTests {
         var status: Int32 = 2
         /// Parts the error message must hold.
         var message: [String]
+        var environment: [String: String] = [:]
         var testDescription: String { name }
     }
 
@@ -53,13 +54,25 @@ struct HostileScriptTests {
         Case(name: "os.exit in a code step", script: """
             workflow { name = 'h', steps = { code "a" { run = function() os.exit(0) end } } }
             """, command: "run", status: 1, message: ["os.exit cannot end a workflow", "error"]),
+        Case(name: "a script that grows a table without end", script: """
+            local t = {} for i = 1, math.huge do t[i] = {i} end
+            workflow { name = 'h', steps = { container "a" { commands = { "true" } } } }
+            """, message: ["not enough memory (Lua code may hold at most 64M; FLOWLUA_LUA_MEMORY sets it)"],
+            environment: ["FLOWLUA_LUA_MEMORY": "64M"]),
+        Case(name: "a code step that grows a string without end", script: """
+            workflow { name = 'h', steps = { code "a" { run = function() local s = "x" while true do s = s .. s end end } } }
+            """, command: "run", status: 1, message: ["FAILED a", "not enough memory (Lua code may hold at most 64M"],
+            environment: ["FLOWLUA_LUA_MEMORY": "64M"]),
+        Case(name: "a memory limit that is not a size", script: """
+            workflow { name = 'h', steps = { container "a" { commands = { "true" } } } }
+            """, message: ["FLOWLUA_LUA_MEMORY: 'lots' is not a size"], environment: ["FLOWLUA_LUA_MEMORY": "lots"]),
     ]
 
     @Test(arguments: cases)
     func aHostileScriptIsOneClearError(_ test: Case) async throws {
         let folder = try workflowFolder(test.script)
         let arguments = test.command == "run" ? ["run", "workflow.lua", "--runs-dir", "runs"] : ["check", "workflow.lua"]
-        let outcome = try await flowlua(arguments, in: folder)
+        let outcome = try await flowlua(arguments, in: folder, environment: test.environment)
         #expect(outcome.status == test.status, "\(outcome.stderr)")
         for part in test.message {
             #expect((outcome.stderr + outcome.stdout).contains(part), "\(outcome.stderr)\(outcome.stdout)")

@@ -31,12 +31,23 @@ int flowlua_pcall(lua_State *L, int nargs, int nresults);
 /// after it.
 typedef struct flowlua_Guard flowlua_Guard;
 
-/// Creates the guard of a state (kept in its extra space) and replaces
-/// `coroutine.resume` and `coroutine.wrap` with versions that track the
-/// running coroutine. Call once, right after opening the libraries.
-flowlua_Guard *flowlua_guard_install(lua_State *L);
+/// Creates a state with the standard libraries open and its guard (kept in
+/// its extra space; `coroutine.resume` and `coroutine.wrap` replaced by
+/// versions that track the running coroutine). Code it runs through
+/// `flowlua_pcall` may hold at most `limit` bytes (0: no limit); past it,
+/// and once an interrupt is requested, allocations fail as Lua memory errors.
+/// NULL when out of memory.
+lua_State *flowlua_newstate(size_t limit);
 /// Frees the guard; call after `lua_close`.
 void flowlua_guard_free(flowlua_Guard *guard);
+/// The guard of a state made by `flowlua_newstate`.
+flowlua_Guard *flowlua_guard(lua_State *L);
+/// Bytes the state holds now, and its limit (0: none).
+size_t flowlua_memory_used(flowlua_Guard *guard);
+size_t flowlua_memory_limit(flowlua_Guard *guard);
+/// Whether an allocation was refused for the limit since the last ask (the
+/// owner's thread).
+int flowlua_memory_refused(flowlua_Guard *guard);
 /// Requests an interrupt (any thread): `reason` > 0 until cleared.
 void flowlua_interrupt(flowlua_Guard *guard, int reason);
 /// Clears the request (the owner, between calls).
