@@ -71,18 +71,29 @@ public enum Template {
     }
 
     /// Parses `{identifier}` or `{identifier:q}` at the start of `text`: the
-    /// name, whether it is quoted, and the index after `}`.
+    /// name, whether it is quoted, and the index after `}`. It reads no
+    /// further than the name's end, so a text of many `${` stays linear.
     private static func placeholder(in text: Substring) -> (String, Bool, Substring.Index)? {
-        guard text.first == "{" else { return nil }
-        let body = text.dropFirst()
-        guard let close = body.firstIndex(of: "}") else { return nil }
-        var name = body[..<close]
-        let quoted = name.hasSuffix(":q")
-        if quoted { name = name.dropLast(2) }
-        guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic && first.isASCII,
-              name.unicodeScalars.allSatisfy({ $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) })
-        else { return nil }
-        return (String(name), quoted, text.index(after: close))
+        let bytes = text.utf8
+        guard bytes.first == UInt8(ascii: "{") else { return nil }
+        let start = bytes.index(after: bytes.startIndex)
+        var end = start
+        while end != bytes.endIndex, isNameByte(bytes[end], first: end == start) { end = bytes.index(after: end) }
+        guard end != start else { return nil }
+        let name = String(text[start ..< end])
+        let quoted = bytes[end...].starts(with: ":q".utf8)
+        if quoted { end = bytes.index(end, offsetBy: 2) }
+        guard end != bytes.endIndex, bytes[end] == UInt8(ascii: "}") else { return nil }
+        return (name, quoted, bytes.index(after: end))
+    }
+
+    /// ASCII letters and `_`, and after the first, digits.
+    private static func isNameByte(_ byte: UInt8, first: Bool) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "A") ... UInt8(ascii: "Z"), UInt8(ascii: "_"): true
+        case UInt8(ascii: "0") ... UInt8(ascii: "9"): !first
+        default: false
+        }
     }
 }
 
