@@ -7,7 +7,9 @@ let package = Package(
     products: [
         .executable(name: "flowlua", targets: ["flowlua"]),
         .library(name: "LuaBridge", targets: ["LuaBridge"]),
+        .library(name: "FlowModel", targets: ["FlowModel"]),
         .library(name: "FlowEngine", targets: ["FlowEngine"]),
+        .library(name: "FlowScript", targets: ["FlowScript"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
