@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "flowlua_process.h"
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
@@ -123,21 +124,45 @@ int flowlua_pipe(int fds[2]) {
     return -1;
 }
 
-int flowlua_drain(int pipe, int *file, const char *path, long long *start) {
+/* Keeps the last `size` bytes of what could not be written. */
+static void keep(char *lost, size_t size, size_t *kept, const char *bytes, size_t n) {
+    if (n >= size) {
+        memcpy(lost, bytes + n - size, size);
+        *kept = size;
+        return;
+    }
+    size_t stay = *kept + n > size ? size - n : *kept;
+    memmove(lost, lost + *kept - stay, stay);
+    memcpy(lost + stay, bytes, n);
+    *kept = stay + n;
+}
+
+int flowlua_drain(int pipe, int *file, const char *path, long long *start,
+                  char *lost, size_t size, size_t *kept) {
     char buffer[65536];
     for (int reads = 0; reads < 16; reads++) {
         ssize_t n = read(pipe, buffer, sizeof buffer);
         if (n == 0) return 0;
         if (n < 0) return errno == EAGAIN ? 1 : (errno == EINTR ? 1 : -1);
         if (*file < 0) {
-            if ((*file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) return -1;
+            if ((*file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+                int code = errno;
+                keep(lost, size, kept, buffer, (size_t)n);
+                errno = code;
+                return -1;
+            }
             struct stat info;
             *start = fstat(*file, &info) == 0 ? (long long)info.st_size : 0;
         }
         for (ssize_t done = 0; done < n;) {
             ssize_t w = write(*file, buffer + done, (size_t)(n - done));
             if (w < 0 && errno == EINTR) continue;
-            if (w < 0) return -1;
+            if (w < 0) {
+                int code = errno;
+                keep(lost, size, kept, buffer + done, (size_t)(n - done));
+                errno = code;
+                return -1;
+            }
             done += w;
         }
     }

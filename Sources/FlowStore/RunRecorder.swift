@@ -20,7 +20,10 @@ public final class RunRecorder: @unchecked Sendable {
     private var entries: [Remembered] = []
     private var closed = false
     private var written = 0
+    /// The last write error; cleared by a write that succeeds.
     private var failure: String?
+    /// Closed, and the last tries failed too: what is queued is lost.
+    private var gaveUp = false
     private var enqueued = 0
     // Only the writer's thread touches these.
     /// The run's steps, for the rows of steps that change for the first time
@@ -37,6 +40,10 @@ public final class RunRecorder: @unchecked Sendable {
     static let flushInterval: TimeInterval = 0.025
     /// Events that wake the writer at once, however recent.
     static let batchSize = 256
+    /// After a failed write, how long until the next try (a full disk may
+    /// get space back), and how many tries a closed recorder makes.
+    static let retryInterval: TimeInterval = 0.25
+    static let lastTries = 3
     /// Hashes files for the cache: the outputs of entries before they are
     /// written, and (through `RunCache`) the inputs of steps.
     let hasher: ContentHasher
@@ -78,14 +85,15 @@ public final class RunRecorder: @unchecked Sendable {
     }
 
     /// Waits until everything queued is written, and stops the thread.
-    /// - Returns: the first write error, if any.
+    /// - Returns: why some of it could not be written (after the last
+    ///   tries), or nil when all of it was.
     @discardableResult
     public func finish() -> String? {
         condition.lock()
         closed = true
         condition.broadcast()
-        while written < enqueued && failure == nil { condition.wait() }
-        let failure = self.failure
+        while written < enqueued && !gaveUp { condition.wait() }
+        let failure = gaveUp ? self.failure : nil
         condition.unlock()
         return failure
     }
@@ -107,16 +115,18 @@ public final class RunRecorder: @unchecked Sendable {
         var events: [(RunEvent, Double)] = []
         var entries: [Remembered] = []
         var keys: [[UInt8]] = []
+        var triesSinceClosed = 0
         while true {
             condition.lock()
             // With nothing queued, sleep until something comes (or the next
-            // heartbeat); then give the batch a flush interval to fill.
+            // heartbeat); then give the batch a flush interval to fill (or,
+            // after a failure, the retry interval).
             var count: Int { self.events.count + self.entries.count }
             while count == 0 && !closed {
                 if !condition.wait(until: Date(timeIntervalSince1970: lastBeat + Self.heartbeatInterval)) { break }
             }
-            let deadline = Date(timeIntervalSinceNow: Self.flushInterval)
-            while count > 0 && count < Self.batchSize && !closed {
+            let deadline = Date(timeIntervalSinceNow: failure == nil ? Self.flushInterval : Self.retryInterval)
+            while count > 0 && (count < Self.batchSize || failure != nil) && !closed {
                 if !condition.wait(until: deadline) { break }
             }
             // Swapped, not copied: the queues keep the buffers of the last batch.
@@ -143,8 +153,11 @@ public final class RunRecorder: @unchecked Sendable {
             }
             let hashes = hasher.takeFresh()
             var problem: String?
+            inserting.removeAll(keepingCapacity: true)
             do {
                 try store.write { db in
+                    // A transaction tried again starts over.
+                    rowed?.subtract(inserting)
                     inserting.removeAll(keepingCapacity: true)
                     if beat { try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ?").execute(arguments: [now, runID]) }
                     try write(events, in: db)
@@ -155,13 +168,33 @@ public final class RunRecorder: @unchecked Sendable {
                 rowed?.subtract(inserting)
                 problem = "\(error)"
             }
+            condition.lock()
+            if let problem {
+                // Kept, in order, before what came since: a transaction that
+                // failed changed nothing, so writing them again is exact.
+                failure = problem
+                if closed { triesSinceClosed += 1 }
+                if triesSinceClosed >= Self.lastTries {
+                    gaveUp = true
+                    written += taken
+                } else {
+                    self.events.insert(contentsOf: events, at: 0)
+                    self.entries.insert(contentsOf: entries, at: 0)
+                    if closed {
+                        condition.unlock()
+                        Thread.sleep(forTimeInterval: Self.retryInterval)
+                        condition.lock()
+                    }
+                }
+            } else {
+                failure = nil
+                written += taken
+            }
             events.removeAll(keepingCapacity: true)
             entries.removeAll(keepingCapacity: true)
-            condition.lock()
-            written += taken
-            if let problem, failure == nil { failure = problem }
             condition.broadcast()
             condition.unlock()
+            if gaveUp { return }
         }
     }
 

@@ -9,19 +9,57 @@ import GRDB
 /// Shared by every flowlua process working in the same folder: one runs a
 /// workflow and records it, others list, inspect, wait for or stop it.
 public final class RunStore: Sendable {
-    let pool: DatabasePool
+    let pool: any DatabaseWriter
     public let path: String
+    /// Opened as it was on the disk, for reading only (see `reading(at:)`).
+    public let isReadOnly: Bool
 
     /// Opens (creating and migrating if need be) the database at `path`.
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         do {
-            pool = try RunDatabase.open(at: path)
+            self.init(path: path, pool: try RunDatabase.open(at: path), readOnly: false)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError("cannot open the run database \(path): \(error)")
+            throw StoreError("cannot open the run database \(path): \(Self.describe(error, path: path))")
         }
+    }
+
+    private init(path: String, pool: any DatabaseWriter, readOnly: Bool) {
+        self.path = path
+        self.pool = pool
+        self.isReadOnly = readOnly
+    }
+
+    /// Opens the database at `path` for commands that only read it. On a
+    /// full disk, where SQLite cannot make the files it shares between
+    /// processes, it reads the database file as it is: runs in progress
+    /// keep those files open, so nothing they recorded is missed.
+    public static func reading(at path: String) throws -> RunStore {
+        do {
+            return try RunStore(path: path)
+        } catch where DiskSpace.isFull(at: path) {
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.label = "flowlua.runs"
+            let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
+            do {
+                return RunStore(path: path, pool: try DatabaseQueue(path: uri, configuration: configuration), readOnly: true)
+            } catch {
+                throw StoreError("cannot open the run database \(path): \(Self.describe(error, path: path))")
+            }
+        }
+    }
+
+    /// A database error as the user can act on it: a full disk says where.
+    static func describe(_ error: any Error, path: String) -> String {
+        if let error = error as? DatabaseError {
+            if error.resultCode == .SQLITE_FULL || error.resultCode == .SQLITE_IOERR && DiskSpace.isFull(at: path) {
+                return DiskSpace.noSpace(at: path)
+            }
+            return error.message ?? error.description
+        }
+        return "\(error)"
     }
 
     /// Where the database of a runs folder lives: `FLOWLUA_DB`, else
@@ -191,6 +229,7 @@ public final class RunStore: Sendable {
     /// (or silent for `heartbeatTimeout`), and its running steps: no run
     /// stays "running" forever after a kill -9 or a power loss.
     public func markInterrupted(now: Double = Date().timeIntervalSince1970) throws {
+        guard !isReadOnly else { return }
         let live = try pool.read { db in
             try RunRow.filter([Status.pending.rawValue, Status.running.rawValue].contains(Column("status"))).fetchAll(db)
         }
@@ -272,9 +311,38 @@ public final class RunStore: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.write(body)
+        } catch let error as DatabaseError where isFull(error) && unlink(reservePath) == 0 {
+            // The reserve given back, this write (the end of a run that
+            // filled the disk, most likely) gets its room.
+            do { return try pool.write(body) } catch let error as DatabaseError {
+                throw StoreError("run database \(path): \(Self.describe(error, path: path))")
+            }
         } catch let error as DatabaseError {
-            throw StoreError("run database \(path): \(error.message ?? error.description)")
+            throw StoreError("run database \(path): \(Self.describe(error, path: path))")
         }
+    }
+
+    private func isFull(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_FULL || error.resultCode == .SQLITE_IOERR && DiskSpace.isFull(at: path)
+    }
+
+    // MARK: Space for the record
+
+    /// Space held beside the database, `<db>.reserve`, for the record of a
+    /// run that fills the disk: a write that finds the disk full gives it
+    /// back and tries again.
+    static let reserveSize: off_t = 2 << 20
+
+    var reservePath: String { path + ".reserve" }
+
+    /// Makes the reserve if it is not there and there is room for it; a
+    /// run calls this before it starts.
+    public func reserveSpace() {
+        let fd = Glibc.open(reservePath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }  // there already, or no room
+        let reserved = posix_fallocate(fd, 0, Self.reserveSize) == 0
+        Glibc.close(fd)
+        if !reserved { unlink(reservePath) }
     }
 
     /// A consistency check of the database file: "ok", or what is wrong.

@@ -23,7 +23,7 @@ extension Flowlua {
         }
 
         func run() async throws {
-            let store = try store.openExisting()
+            let store = try store.openExisting(writing: true)
             let runs = try runIDs.map { try store.run($0) }
             for run in runs where !run.status.isFinished && !force {
                 throw CommandFailure("run \(run.id) is \(run.status.rawValue) (flowlua stop \(run.id) first, or rm --force)")
@@ -73,7 +73,7 @@ extension Flowlua {
         }
 
         func run() async throws {
-            let store = try store.openExisting()
+            let store = try store.openExisting(writing: true)
             let cutoff = Date().addingTimeInterval(-(Self.seconds(olderThan) ?? 0))
             let runs = try store.finishedRuns(before: cutoff)
             for run in runs {

@@ -28,7 +28,7 @@ extension Flowlua {
         var quiet = false
 
         func run() async throws {
-            let store = try store.openExisting()
+            let store = try store.openExisting(writing: true)
             let run = try store.run(runID)
             switch run.status {
             case .pending, .running:
@@ -79,10 +79,10 @@ extension Flowlua {
                 FileHandle.standardError.write(Data(
                     "flowlua: restarting run \(run.id): \(completed.count) of \(plan.workflow.steps.count) steps succeeded before\(followed)\n".utf8))
             }
-            let (report, signal) = try await session.execute(host, plan, id: run.id,
+            let (report, signal, unrecorded) = try await session.execute(host, plan, id: run.id,
                                                               carryover: Carryover(completed: completed, vars: run.vars,
                                                                                    remote: remote))
-            let code = RunSession.exitCode(report, signal: signal)
+            let code = RunSession.exitCode(report, signal: signal, unrecorded: unrecorded)
             if code != 0 { throw ExitCode(code) }
         }
 

@@ -86,10 +86,10 @@ extension Flowlua {
                 id = RunFolder.newID()
                 _ = try session.record(id, plan: plan, script: options.script)
             }
-            let (report, signal) = try await session.execute(host, plan, id: id)
+            let (report, signal, unrecorded) = try await session.execute(host, plan, id: id)
             // Recorded to the last event: the rest is the operating system's to free.
             withExtendedLifetime((host, plan, session, report)) {
-                exitLeavingMemory(RunSession.exitCode(report, signal: signal))
+                exitLeavingMemory(RunSession.exitCode(report, signal: signal, unrecorded: unrecorded))
             }
         }
 

@@ -47,7 +47,8 @@ struct RunSession {
     /// Runs `plan` as run `id`, recording every event; returns the report,
     /// and the signal that canceled it if one did.
     func execute(_ host: ScriptHost, _ plan: Plan, id: String,
-                 carryover: Carryover = Carryover()) async throws -> (report: RunReport, signal: Int32?) {
+                 carryover: Carryover = Carryover()) async throws -> (report: RunReport, signal: Int32?, unrecorded: String?) {
+        store.reserveSpace()
         var capacity = Resources.machine
         if let cpus = settings.cpus { capacity.cpus = cpus }
         if let memory = settings.memory, let bytes = ByteCount.parse(memory) { capacity.memory = bytes }
@@ -77,16 +78,20 @@ struct RunSession {
             if error is PlanError { throw error }
             throw ScriptError(message)
         }
-        if let failure = recorder.finish() {
-            FileHandle.standardError.write(Data("flowlua: warning: the run database missed part of this run: \(failure)\n".utf8))
-        }
+        let unrecorded = recorder.finish()
         progress.summarize(report)
-        return (report, interrupts.cancelSignal)
+        if let unrecorded {
+            FileHandle.standardError.write(Data(("flowlua: error: the run database could not record all of run \(id) "
+                + "(\(unrecorded)): what it shows of this run may differ from the above\n").utf8))
+        }
+        return (report, interrupts.cancelSignal, unrecorded)
     }
 
-    /// The exit status for a finished run: 0, 1, or 130/143 after a cancel.
-    static func exitCode(_ report: RunReport, signal: Int32?) -> Int32 {
-        switch report.status {
+    /// The exit status for a finished run: 0, 1, or 130/143 after a cancel;
+    /// 3 when its record in the run database is incomplete.
+    static func exitCode(_ report: RunReport, signal: Int32?, unrecorded: String? = nil) -> Int32 {
+        if unrecorded != nil { return 3 }
+        return switch report.status {
         case .success: 0
         case .canceled: Interrupts.exitCode(for: signal ?? SIGINT)
         default: 1

@@ -19,7 +19,7 @@ extension Flowlua {
         var timeout: Double = 30
 
         func run() async throws {
-            let store = try store.openExisting()
+            let store = try store.openExisting(writing: true)
             let run = try store.run(runID)
             if run.status.isFinished {
                 print("run \(run.id) already ended: \(run.status.rawValue)")

@@ -25,12 +25,16 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// Opens the run database only if it exists (for commands that read).
-    func openExisting() throws -> RunStore {
+    /// Opens the run database only if it exists (for commands that read; on
+    /// a full disk, for reading only).
+    func openExisting(writing: Bool = false) throws -> RunStore {
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw CommandFailure("no runs here: \(databasePath) does not exist (runs are recorded where they ran; see --runs-dir and --db)")
         }
-        return try open()
+        if writing { return try open() }
+        do { return try RunStore.reading(at: databasePath) } catch {
+            throw CommandFailure("\(error)")
+        }
     }
 }
 

@@ -21,23 +21,41 @@ struct OutputPipeTests {
         defer { unlink(log) }
         var file: Int32 = -1
         var start: Int64 = -1
+        var kept = 0
         defer { if file >= 0 { close(file) } }
-        #expect(flowlua_drain(ends[0], &file, log, &start) == 2, "a mebibyte read, and no look for more")
+        #expect(flowlua_drain(ends[0], &file, log, &start, nil, 0, &kept) == 2, "a mebibyte read, and no look for more")
         #expect(lseek(file, 0, SEEK_END) == 1 << 20)
         #expect(start == 0, "the file was new: this output begins at its start")
         #expect(chunk.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) } == chunk.count)
-        #expect(flowlua_drain(ends[0], &file, log, &start) == 1, "the rest, then empty for now")
+        #expect(flowlua_drain(ends[0], &file, log, &start, nil, 0, &kept) == 1, "the rest, then empty for now")
         #expect(lseek(file, 0, SEEK_END) == 17 << 16)
         close(ends[1])
         ends[1] = -1
         // A process another test forks at this moment holds a copy of the
         // write end until it execs: the end comes once every copy is closed.
-        var drained = flowlua_drain(ends[0], &file, log, &start)
+        var drained = flowlua_drain(ends[0], &file, log, &start, nil, 0, &kept)
         for _ in 0..<100 where drained == 1 {
             usleep(10_000)
-            drained = flowlua_drain(ends[0], &file, log, &start)
+            drained = flowlua_drain(ends[0], &file, log, &start, nil, 0, &kept)
         }
         #expect(drained == 0, "end of file once the write end is closed")
+    }
+
+    @Test func outputTheLogCannotTakeIsKeptInMemoryItsLastBytesInOrder() throws {
+        var ends: [Int32] = [-1, -1]
+        #expect(flowlua_pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        var lost = [CChar](repeating: 0, count: 16)
+        var kept = 0, file: Int32 = -1, start: Int64 = -1
+        let unwritable = "/nonexistent-\(UUID().uuidString)/x.log"
+        for text in ["0123456789", "abcdefghij", "KLM"] {
+            let bytes = Array(text.utf8)
+            #expect(bytes.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) } == bytes.count)
+            #expect(flowlua_drain(ends[0], &file, unwritable, &start, &lost, lost.count, &kept) == -1)
+            #expect(errno == ENOENT)
+        }
+        #expect(file == -1)
+        #expect(String(decoding: lost.prefix(kept).map { UInt8(bitPattern: $0) }, as: UTF8.self) == "789abcdefghijKLM")
     }
 
     @Test func aPipeReadsBackOnlyWhatCameThroughItAndLeavesNoFileForNothing() throws {

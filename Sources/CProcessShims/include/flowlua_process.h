@@ -50,8 +50,10 @@ int flowlua_pipe(int fds[2]);
 /// end of file (every write end closed), -1 with errno when the file cannot
 /// be opened or written.
 /// When it opens the file it sets `*start` to the file's size then: where
-/// this pipe's output begins in it.
-int flowlua_drain(int pipe, int *file, const char *path, long long *start);
+/// this pipe's output begins in it. What it read and could not write is
+/// kept in `lost` (its last `size` bytes; `*kept` is how many it holds).
+int flowlua_drain(int pipe, int *file, const char *path, long long *start,
+                  char *lost, size_t size, size_t *kept);
 
 /// Sets the nice value of the calling thread only (Linux threads have their
 /// own); returns 0 or -1 with errno.

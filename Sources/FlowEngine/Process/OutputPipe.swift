@@ -26,7 +26,14 @@ public final class OutputPipe: Sendable {
         var start: Int64?
         var token: UInt64?
         var failure: Int32?
+        /// The end of what could not be written to the file (a full disk):
+        /// the reason a step failed is often there.
+        var lost = [CChar](repeating: 0, count: OutputPipe.lostSize)
+        var kept = 0
     }
+
+    /// How much of the output that could not be written is kept.
+    static let lostSize = 8 << 10
 
     /// A pipe into `path`, watched by `monitor`.
     public init(into path: String, monitor: ProcessMonitor) throws(POSIXError) {
@@ -69,16 +76,24 @@ public final class OutputPipe: Sendable {
 
     private static func drain(_ pipe: Int32, into state: inout State, path: String) -> Int32 {
         var start: Int64 = 0
-        let result = flowlua_drain(pipe, &state.file, path, &start)
+        var kept = state.kept
+        let result = state.lost.withUnsafeMutableBufferPointer { lost in
+            flowlua_drain(pipe, &state.file, path, &start, lost.baseAddress, lost.count, &kept)
+        }
+        state.kept = kept
         if state.file >= 0, state.start == nil { state.start = start }
         return result
     }
 
     /// What came through the pipe, at most its last `keep` bytes: nothing,
-    /// without touching the file system, when nothing did.
+    /// without touching the file system, when nothing did. Output the log
+    /// could not take comes last, from memory.
     public func written(keep: Int) -> String {
-        guard let start = state.withLock({ $0.start }) else { return "" }
-        return Self.tail(of: path, from: off_t(start), keep: keep)
+        let (start, lost) = state.withLock { state in
+            (state.start, state.lost.prefix(state.kept).map { UInt8(bitPattern: $0) })
+        }
+        let logged = start.map { Self.tail(of: path, from: off_t($0), keep: keep) } ?? ""
+        return lost.isEmpty ? logged : logged + String(decoding: lost, as: UTF8.self)
     }
 
     /// What was written to the file at `path` past offset `from`, at most

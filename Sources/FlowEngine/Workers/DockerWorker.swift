@@ -68,8 +68,9 @@ public struct DockerWorker: Sendable {
             failure = (termination.code, message, i)
             break
         }
-        if let code = logs.finish(), failure == nil {
-            failure = (nil, "cannot write the step's log: \(String(cString: strerror(code)))", commands.count - 1)
+        if let problem = logs.finish() {
+            // The step's own error first: the log's is often its consequence.
+            failure = failure.map { ($0.code, $0.message + " (and \(problem))", $0.index) } ?? (nil, problem, commands.count - 1)
         }
         return ExecResult(exitCode: failure.map { $0.code } ?? 0,
                           stdout: logs.read(.stdout, keep: keep), stderr: logs.read(.stderr, keep: keep),

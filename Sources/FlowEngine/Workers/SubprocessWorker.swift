@@ -47,8 +47,9 @@ public struct SubprocessWorker: Sendable {
             failure = (termination.code, "command \(i + 1) \(termination): \(command)", i)
             break
         }
-        if let code = logs.finish(), failure == nil {
-            failure = (nil, "cannot write the step's log: \(String(cString: strerror(code)))", commands.count - 1)
+        if let problem = logs.finish() {
+            // The step's own error first: the log's is often its consequence.
+            failure = failure.map { ($0.code, $0.message + " (and \(problem))", $0.index) } ?? (nil, problem, commands.count - 1)
         }
         return ExecResult(exitCode: failure.map { $0.code } ?? 0,
                           stdout: logs.read(.stdout, keep: keep), stderr: logs.read(.stderr, keep: keep),
@@ -74,9 +75,12 @@ struct StepOutput {
 
     /// Closes the pipes once what is in them has reached the logs; the
     /// errno of a failed log write, if any.
-    func finish() -> Int32? {
-        let first = stdout.finish()
-        return stderr.finish() ?? first
+    /// Ends both pipes. Returns why a log could not be written, if one could not.
+    func finish() -> String? {
+        let out = stdout.finish(), err = stderr.finish()
+        guard let (code, path) = err.map({ ($0, stderr.path) }) ?? out.map({ ($0, stdout.path) }) else { return nil }
+        let reason = code == ENOSPC ? DiskSpace.noSpace(at: path) : String(cString: strerror(code))
+        return "cannot write the step's log \(path): \(reason)"
     }
 
     /// Adds flowlua's own line to the attempt's stdout, between its
