@@ -55,6 +55,7 @@ struct ScriptOptions: ParsableArguments {
 @main
 enum Main {
     static func main() async {
+        if let message = Descriptor.allowFewest() { fail(message) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             let level = ProcessInfo.processInfo.environment["FLOWLUA_LOG"].flatMap(Logger.Level.init(rawValue:))

@@ -38,9 +38,9 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
 
     public init(name: String, spin: Duration = .microseconds(50)) {
         self.spin = spin
-        epoll = flowlua_epoll_create()
-        wake = flowlua_eventfd()
-        flowlua_epoll_add(epoll, wake, 0)
+        epoll = Descriptor.required(flowlua_epoll_create(), "create an epoll set")
+        wake = Descriptor.required(flowlua_eventfd(), "create an eventfd")
+        Descriptor.check(flowlua_epoll_add(epoll, wake, 0), "watch an eventfd")
         monitor = ProcessMonitor(epoll: epoll)
         let thread = Thread { [self] in
             ThreadName.set(name)

@@ -41,6 +41,10 @@ public final class ChildProcess: Sendable {
     /// Starts a process, reaped by `monitor`: the shared one, or that of
     /// the `ThreadExecutor` whose thread will await its exit.
     public static func spawn(_ spec: ProcessSpec, monitor: ProcessMonitor = .shared) throws(SpawnError) -> ChildProcess {
+        let null = ProcessMonitor.devNull
+        if null.fd < 0, spec.standardInput == nil || spec.standardOutput == nil || spec.standardError == nil {
+            throw SpawnError(executable: spec.executable, code: null.error)
+        }
         let tree = spec.tracked ? ProcessTree.make() : nil
         let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         var envp = spec.environment.map { strdup($0) }
@@ -53,9 +57,9 @@ public final class ChildProcess: Sendable {
         var pid: pid_t = 0
         var cgroupError: Int32 = 0
         let rc = flowlua_spawn(&pid, spec.executable, argv, envp, spec.workingDirectory,
-                               spec.standardInput ?? ProcessMonitor.devNull,
-                               spec.standardOutput ?? ProcessMonitor.devNull,
-                               spec.standardError ?? ProcessMonitor.devNull,
+                               spec.standardInput ?? null.fd,
+                               spec.standardOutput ?? null.fd,
+                               spec.standardError ?? null.fd,
                                tree?.cgroup?.procs ?? -1, &cgroupError)
         guard rc == 0 else {
             tree?.release()

@@ -15,6 +15,9 @@ public final class ProcessMonitor: Sendable {
     /// The monitor with a thread of its own, for callers that block.
     public static let shared: ProcessMonitor = {
         let monitor = ProcessMonitor(epoll: flowlua_epoll_create())
+        // Without its epoll set it has nothing to wait on; every spawn
+        // through it reports why (see `watch`).
+        guard monitor.epoll >= 0 else { return monitor }
         let thread = Thread { monitor.run() }
         thread.name = "flowlua.reaper"
         thread.start()
@@ -22,6 +25,8 @@ public final class ProcessMonitor: Sendable {
     }()
 
     let epoll: Int32
+    /// Why the epoll set could not be made, if it could not.
+    private let epollError: Int32
     private let watched = Mutex<[UInt64: Watched]>([:])
 
     private enum Watched {
@@ -33,8 +38,12 @@ public final class ProcessMonitor: Sendable {
     /// Process groups that may still have members, of every monitor:
     /// started, and not yet confirmed empty by their `ChildProcess`.
     private static let groups = Mutex<Set<pid_t>>([])
-    /// Opened once for the standard streams nobody asked for.
-    static let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+    /// Opened once for the standard streams nobody asked for, or the errno
+    /// of the failed open (fd -1).
+    static let devNull: (fd: Int32, error: Int32) = {
+        let fd = open("/dev/null", O_RDWR | O_CLOEXEC)
+        return (fd, fd < 0 ? errno : 0)
+    }()
     private static let becameSubreaper: Bool = flowlua_become_subreaper() == 0
 
     /// A monitor whose children are watched through `epoll`; whoever waits
@@ -42,10 +51,12 @@ public final class ProcessMonitor: Sendable {
     init(epoll: Int32) {
         _ = Self.becameSubreaper
         self.epoll = epoll
+        epollError = epoll < 0 ? errno : 0
     }
 
     /// Starts watching a child that was just spawned.
     func watch(_ child: ChildProcess) throws(SpawnError) {
+        guard epoll >= 0 else { throw SpawnError(executable: "process monitor", code: epollError) }
         let token = tokens.add(1, ordering: .relaxed).newValue
         Self.groups.withLock { _ = $0.insert(child.pid) }
         watched.withLock { $0[token] = .child(child) }
@@ -59,6 +70,7 @@ public final class ProcessMonitor: Sendable {
 
     /// Starts copying what arrives in an output pipe's read end.
     func watch(_ pipe: OutputPipe, _ readEnd: Int32) throws(POSIXError) -> UInt64 {
+        guard epoll >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: epollError) ?? .EIO) }
         let token = tokens.add(1, ordering: .relaxed).newValue
         watched.withLock { $0[token] = .output(pipe) }
         guard flowlua_epoll_add(epoll, readEnd, token) == 0 else {

@@ -60,7 +60,7 @@ public struct SpawnError: Error, Sendable, CustomStringConvertible {
     public var code: Int32
 
     public var description: String {
-        let reason = String(cString: strerror(code))
+        let reason = Descriptor.reason(code)
         if code == ENOENT, let workingDirectory, !FileManager.default.fileExists(atPath: workingDirectory) {
             return "cannot start \(executable): working folder \(workingDirectory) does not exist"
         }

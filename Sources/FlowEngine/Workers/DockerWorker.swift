@@ -42,7 +42,7 @@ public struct DockerWorker: Sendable {
         }
         let logs: StepOutput
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
-            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error)")
+            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error.reason)")
         }
         let options = Docker.options(context, network: network, info: step.info)
         var failure: (code: Int32?, message: String, index: Int)?

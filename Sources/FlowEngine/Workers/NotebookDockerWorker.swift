@@ -27,7 +27,7 @@ public struct NotebookDockerWorker: Sendable {
         }
         let logs: StepOutput
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
-            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error)")
+            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error.reason)")
         }
         let base: String
         do { base = try worker.substituted(with: context.variables).image ?? Self.defaultBase } catch {

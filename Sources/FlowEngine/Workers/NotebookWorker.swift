@@ -23,7 +23,7 @@ public struct NotebookWorker: Sendable {
         }
         let logs: StepOutput
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
-            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error)")
+            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error.reason)")
         }
         call.makeOutputFolder(in: context.folder.path)
         var spec = ProcessSpec(executable: papermill, arguments: call.arguments(in: context.folder.path),

@@ -20,7 +20,7 @@ public struct SubprocessWorker: Sendable {
         }
         let logs: StepOutput
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
-            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error)")
+            return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error.reason)")
         }
         let environment = ProcessSpec.inherited(overriding: context.environment)
 
