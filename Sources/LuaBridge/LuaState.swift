@@ -102,11 +102,11 @@ public final class LuaState {
     /// copying them (a script's chunk may return a table of any size).
     public func callIgnoringResults(_ function: LuaFunction, _ arguments: [LuaValue] = []) throws(LuaError) {
         let base = lua_gettop(L)
+        defer { lua_settop(L, base) }  // also when an argument cannot be pushed
         function.push(onto: L)
         for argument in arguments { try push(argument, onto: L) }
         let status = flowlua_pcall(L, Int32(arguments.count), 0)
         guard status == LUA_OK else { throw popError(status: status) }
-        lua_settop(L, base)
     }
 
     // MARK: Globals and values

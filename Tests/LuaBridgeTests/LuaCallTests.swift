@@ -31,6 +31,8 @@ struct LuaCallTests {
         let f = try lua.load("return ...", chunkName: "=f")
         _ = try? lua.call(f, [.integer(1), .opaque(typeName: "userdata")])
         #expect(lua.stackTop == 0)
+        _ = try? lua.callIgnoringResults(f, [.integer(1), .opaque(typeName: "userdata")])
+        #expect(lua.stackTop == 0, "nor when its results are dropped")
     }
 
     @Test func aFileIsLoadedAsBytesAsLuaDoes() throws {
