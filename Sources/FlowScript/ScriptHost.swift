@@ -149,7 +149,7 @@ public actor ScriptHost: CodeExecutor {
                 return dsl.take(declared)
                 """, chunkName: "=[flowlua]")
             let workflow = try lua.call(take, reading: { taken throws -> Workflow in
-                guard taken.count > 1, let root = try taken.first?.copy(), !root.isNil else {
+                guard taken.count > 1, let root = try taken.first.map(loader.root), !root.isNil else {
                     throw ScriptError("\(path): the script declares no workflow (write workflow { name = ..., steps = { ... } })")
                 }
                 let count: Int? = if taken.count > 2, case .integer(let n)? = taken[2].number { n } else { nil }

@@ -273,6 +273,25 @@ struct WorkflowLoader {
         return file + ":" + String(line)
     }
 
+    /// The declared workflow's table without its steps, copied; a field
+    /// that cannot be copied (a table that contains itself, one nested too
+    /// deep) is an error at the line of `workflow {}`.
+    func root(_ declared: LuaStackValue) throws(ScriptError) -> LuaValue {
+        do { return try declared.copy() } catch {
+            // Rare: find the field, so the message reads as a step's does.
+            var field: String?
+            var message = error.message
+            declared.forEach { key, value in
+                guard field == nil, let name = key.string else { return }
+                do throws(LuaError) { _ = try value.copy() } catch {
+                    field = name
+                    message = error.message
+                }
+            }
+            throw ScriptError((origin(of: declared) ?? script) + ": " + (field.map { "\($0): " } ?? "") + message)
+        }
+    }
+
     /// The same, uncached, for an error.
     private func origin(of element: LuaStackValue) -> String? {
         guard let source = element.field("__source", \.string) else { return nil }

@@ -21,7 +21,16 @@ struct HostileScriptTests {
         Case(name: "a 40,000-deep workflow field", script: """
             local t = {} for i = 1, 40000 do t = {t} end
             workflow { name = "deep", description = t, steps = { container "a" { commands = { "true" } } } }
-            """, message: ["tables nested more than 200 deep", "description[1][1][1]"]),
+            """, message: ["workflow.lua:2: description: tables nested more than 200 deep (at [1][1][1]"]),
+        Case(name: "a workflow field that contains itself", script: """
+            local t = {} t.x = t
+            workflow { name = "self",
+              workers = { w = t }, steps = { container "a" { commands = { "true" } } } }
+            """, message: ["workflow.lua:2: workers: cannot copy a table that contains itself (at w.x)"]),
+        Case(name: "parameters that contain themselves", script: """
+            local t = {} t[1] = t
+            workflow { name = "self", parameters = t, steps = {} }
+            """, message: ["workflow.lua:2: parameters: cannot copy a table that contains itself (at [1])"]),
         Case(name: "a 40,000-deep step env", script: """
             local t = {} for i = 1, 40000 do t = {x = t} end
             workflow { name = "deep", steps = { container "a" { env = { A = t }, commands = { "true" } } } }
