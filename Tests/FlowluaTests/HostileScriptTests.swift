@@ -76,6 +76,24 @@ struct HostileScriptTests {
             workflow { name = 'h', steps = { code "a" { run = function() local s = "x" while true do s = s .. s end end } } }
             """, command: "run", status: 1, message: ["FAILED a", "not enough memory (Lua code may hold at most 64M"],
             environment: ["FLOWLUA_LUA_MEMORY": "64M"]),
+        Case(name: "a parameter type that is not a name", script: """
+            local p = param[true] "x" {}
+            """, message: ["workflow.lua:1: param: expected a type name (param.string, ...), got a boolean"]),
+        Case(name: "a worker type that is not a name", script: """
+
+            local w = worker[{}] {}
+            """, message: ["workflow.lua:2: worker: expected a type name (worker.subprocess, ...), got a table"]),
+        Case(name: "the DSL's internals called with nonsense", script: """
+            require("flowlua.dsl").take(5)
+            """, message: ["workflow.lua:1: take: expected a declared workflow table, got number"]),
+        Case(name: "ctx.log called as a function", script: """
+            workflow { name = 'h', steps = { code "a" { run = function(ctx)
+              ctx.log("x") end } } }
+            """, command: "run", status: 1, message: ["workflow.lua:2: ctx:log: call it as a method, ctx:log(...)"]),
+        Case(name: "ctx:sh given a number", script: """
+            workflow { name = 'h', steps = { code "a" { run = function(ctx)
+              ctx:sh(5) end } } }
+            """, command: "run", status: 1, message: ["workflow.lua:2: ctx:sh: expected a command string, got number"]),
         Case(name: "a memory limit that is not a size", script: """
             workflow { name = 'h', steps = { container "a" { commands = { "true" } } } }
             """, message: ["FLOWLUA_LUA_MEMORY: 'lots' is not a size"], environment: ["FLOWLUA_LUA_MEMORY": "lots"]),
@@ -90,6 +108,8 @@ struct HostileScriptTests {
         for part in test.message {
             #expect((outcome.stderr + outcome.stdout).contains(part), "\(outcome.stderr)\(outcome.stdout)")
         }
+        let messages = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("flowlua: error:") || $0.hasPrefix("flowlua: FAILED") }
+        #expect(!messages.contains { $0.contains("stdlib/") }, "an error is placed in the script, not in flowlua's own modules: \(messages)")
     }
 
     /// Deep nesting within the limit is copied whole: a run variable 150

@@ -64,8 +64,17 @@ local function spec(what, name, options, source, line, a, va, b, vb, level)
   return t
 end
 
+-- param.<kind> and worker.<kind> take any name; the host checks it. A key
+-- that is not a name is an error at the script's line.
+local function checkkind(what, kind, example)
+  if type(kind) ~= "string" then
+    error(what .. ": expected a type name (" .. example .. ", ...), got a " .. type(kind), 3)
+  end
+end
+
 M.param = setmetatable({}, {
   __index = function(_, kind)
+    checkkind("param", kind, "param.string")
     return function(name)
       checkname("param." .. kind, name, 2)
       local source, line = origin(2)
@@ -83,6 +92,7 @@ M.param = setmetatable({}, {
 
 M.worker = setmetatable({}, {
   __index = function(_, kind)
+    checkkind("worker", kind, "worker.subprocess")
     return function(options)
       local source, line = origin(2)
       local t = spec("worker." .. kind, nil, options, source, line, "type", kind, nil, nil, 2)
@@ -130,6 +140,7 @@ end
 -- table without its steps, then its steps and, when they form a list, their
 -- number.
 function M.take(declared)
+  if type(declared) ~= "table" then error("take: expected a declared workflow table, got " .. type(declared), 2) end
   local rest, steps = {}, nil
   for k, v in next, declared do
     if k == "steps" then steps = v else rest[k] = v end
@@ -145,6 +156,7 @@ end
 -- Installs the constructors as globals.
 function M.install(env)
   env = env or _G
+  if type(env) ~= "table" then error("install: expected an environment table, got " .. type(env), 2) end
   env.workflow, env.param, env.worker = M.workflow, M.param, M.worker
   env.container, env.code, env.notebook = M.container, M.code, M.notebook
   env.flow = require("flowlua.flow")

@@ -10,7 +10,15 @@
 local Context = {}
 Context.__index = Context
 
+-- `ctx.log(...)` for `ctx:log(...)` is an error at the caller's line.
+local function checkself(self, method)
+  if getmetatable(self) ~= Context then
+    error("ctx:" .. method .. ": call it as a method, ctx:" .. method .. "(...)", 3)
+  end
+end
+
 function Context:path(relative)
+  checkself(self, "path")
   if type(relative) ~= "string" then
     error("ctx:path: expected a string, got " .. type(relative), 2)
   end
@@ -19,18 +27,25 @@ function Context:path(relative)
 end
 
 function Context:log(...)
+  checkself(self, "log")
   local parts = table.pack(...)
   for i = 1, parts.n do parts[i] = tostring(parts[i]) end
   local line = table.concat(parts, "\t", 1, parts.n) .. "\n"
   local file = self.__log
   if not file then
-    file = assert(io.open(self.__logbase .. ".stdout", "a"))
+    local why
+    file, why = io.open(self.__logbase .. ".stdout", "a")
+    if not file then error("ctx:log: cannot open the step's log: " .. why, 2) end
     self.__log = file
   end
   file:write(line)
 end
 
 function Context:sh(command)
+  checkself(self, "sh")
+  if type(command) ~= "string" then
+    error("ctx:sh: expected a command string, got " .. type(command), 2)
+  end
   return flow.sh(command)
 end
 
