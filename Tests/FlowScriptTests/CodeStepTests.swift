@@ -140,6 +140,23 @@ struct CodeStepTests {
         #expect(failures.first?.contains("flow.lua:3: start went wrong") == true)
     }
 
+    @Test func aStepsFailingOnStartIsReportedAndTheStepRuns() async throws {
+        let (report, events) = try await run("""
+            workflow { name = "cb", steps = {
+              container "a" { commands = { "echo ran > a.txt" }, on_start = function(step) error("guard went wrong") end },
+              code "b" { after = { "a" }, on_start = function(step) error({}) end, run = function(ctx) ctx.vars.b = 1 end },
+            } }
+            """)
+        #expect(report.status == .success)
+        #expect(report.file("a.txt") == "ran\n")
+        #expect(report.step("b")?.state.status == .success)
+        let failures = events.compactMap { if case .callbackFailed(let name, let error) = $0 { "\(name): \(error)" } else { nil } }
+        #expect(failures.count == 2, "\(failures)")
+        #expect(failures.first?.hasPrefix("a.on_start: ") == true, "\(failures)")
+        #expect(failures.first?.contains("flow.lua:2: guard went wrong") == true, "\(failures)")
+        #expect(failures.last?.hasPrefix("b.on_start: (error object is a table value)") == true, "\(failures)")
+    }
+
     @Test func onFailureGetsTheStepAndError() async throws {
         let (report, _) = try await run("""
             workflow { name = "f",

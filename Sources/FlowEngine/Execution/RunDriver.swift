@@ -462,9 +462,9 @@ public actor RunDriver {
 
     private func perform(_ index: Int, attempt: Int, step: Step, context: StepContext,
                          onStart: FunctionReference?, event: CallbackEvent?, chain: CodeChain?) async {
+        // Like every callback's, its error is reported and the step runs.
         if let onStart, let event, let code, let failure = await code.call(onStart, event: event) {
-            attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "on_start: \(failure)"), changes: [:])
-            return
+            observe(.callbackFailed(name: "\(step.name).on_start", error: failure))
         }
         var context = context
         for (name, value) in context.environment where Template.hasPlaceholder(value) {
