@@ -138,12 +138,20 @@ static void keep(char *lost, size_t size, size_t *kept, const char *bytes, size_
 }
 
 int flowlua_drain(int pipe, int *file, const char *path, long long *start,
-                  char *lost, size_t size, size_t *kept) {
+                  char *lost, size_t size, size_t *kept, long long *room, long long *dropped) {
     char buffer[65536];
     for (int reads = 0; reads < 16; reads++) {
         ssize_t n = read(pipe, buffer, sizeof buffer);
         if (n == 0) return 0;
         if (n < 0) return errno == EAGAIN ? 1 : (errno == EINTR ? 1 : -1);
+        if (*room >= 0 && n > *room) {  /* past the limit: only its end is kept */
+            ssize_t over = n - (ssize_t)*room;
+            keep(lost, size, kept, buffer + *room, (size_t)over);
+            *dropped += over;
+            n = (ssize_t)*room;
+            if (n == 0) continue;
+        }
+        if (*room > 0) *room -= n;
         if (*file < 0) {
             if ((*file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
                 int code = errno;
@@ -180,6 +188,15 @@ void flowlua_thread_accept_sigchld(void) {
 }
 
 int flowlua_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+long long flowlua_memfd_bound(int fd, long long head, long long tail) {
+    struct stat info;
+    if (fstat(fd, &info) != 0) return -1;
+    long long page = 4096, from = (head + page - 1) / page * page;
+    long long to = (info.st_size - tail) / page * page;
+    if (to > from && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from, to - from) != 0) return -1;
+    return info.st_size;
+}
 
 int flowlua_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 

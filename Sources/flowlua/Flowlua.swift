@@ -56,6 +56,7 @@ struct ScriptOptions: ParsableArguments {
 enum Main {
     static func main() async {
         if let message = Descriptor.allowFewest() { fail(message) }
+        do { _ = try OutputLimit.read() } catch { fail(error.description) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             let level = ProcessInfo.processInfo.environment["FLOWLUA_LOG"].flatMap(Logger.Level.init(rawValue:))

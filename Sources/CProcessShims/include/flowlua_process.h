@@ -52,8 +52,15 @@ int flowlua_pipe(int fds[2]);
 /// When it opens the file it sets `*start` to the file's size then: where
 /// this pipe's output begins in it. What it read and could not write is
 /// kept in `lost` (its last `size` bytes; `*kept` is how many it holds).
+/// At most `*room` bytes go to the file (-1: no limit); what is past it is
+/// counted in `*dropped`, and its end kept in `lost` too.
 int flowlua_drain(int pipe, int *file, const char *path, long long *start,
-                  char *lost, size_t size, size_t *kept);
+                  char *lost, size_t size, size_t *kept, long long *room, long long *dropped);
+
+/// Frees the memory of what a memfd holds past its first `head` bytes and
+/// before its last `tail` bytes (the file keeps its size, with a hole);
+/// returns the file's size, or -1 with errno.
+long long flowlua_memfd_bound(int fd, long long head, long long tail);
 
 /// Sets the nice value of the calling thread only (Linux threads have their
 /// own); returns 0 or -1 with errno.

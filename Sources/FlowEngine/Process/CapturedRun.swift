@@ -12,7 +12,9 @@ public struct CapturedRun: Sendable {
 
 extension ChildProcess {
     /// Runs `spec` on the calling thread until it ends, capturing stdout and
-    /// stderr (in memory files, so neither can fill a pipe and stall it).
+    /// stderr (in memory files, so neither can fill a pipe and stall it):
+    /// of each, the first `OutputLimit.captured` bytes and the last
+    /// `OutputLimit.tail`, with a line saying what was dropped between.
     /// When `shouldStop` turns true (it is polled every 20 ms) the process
     /// group is stopped: SIGTERM, then SIGKILL after `grace`.
     public static func runCapturing(_ spec: ProcessSpec, grace: Duration,
@@ -34,6 +36,7 @@ extension ChildProcess {
                 termination = ended
                 break
             }
+            for fd in [out, err] { _ = flowlua_memfd_bound(fd, OutputLimit.captured, Int64(OutputLimit.tail)) }
             if !stopped && shouldStop() {
                 stopped = true
                 child.terminate(grace: grace)
@@ -44,12 +47,21 @@ extension ChildProcess {
                            stopped: stopped)
     }
 
-    static func contents(of fd: Int32) -> String {
-        let size = lseek(fd, 0, SEEK_END)
+    static func contents(of fd: Int32, limit: Int64 = OutputLimit.captured) -> String {
+        let size = Int64(lseek(fd, 0, SEEK_END))
         guard size > 0 else { return "" }
-        var buffer = [UInt8](repeating: 0, count: Int(size))
-        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        let tail = Int64(OutputLimit.tail)
+        guard size > limit + tail else { return String(decoding: read(fd, from: 0, count: size), as: UTF8.self) }
+        let dropped = size - limit - tail
+        return String(decoding: read(fd, from: 0, count: limit), as: UTF8.self)
+            + OutputLimit.note(dropped: dropped, limit: limit, kept: Int(tail))
+            + String(decoding: read(fd, from: size - tail, count: tail), as: UTF8.self)
+    }
+
+    private static func read(_ fd: Int32, from offset: Int64, count: Int64) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: Int(count))
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        return Array(buffer.prefix(max(0, n)))
     }
 }
 

@@ -30,20 +30,28 @@ public final class OutputPipe: Sendable {
         /// the reason a step failed is often there.
         var lost = [CChar](repeating: 0, count: OutputPipe.lostSize)
         var kept = 0
+        /// What the file may still take (-1: no limit), and what came past it.
+        var room: Int64
+        var dropped: Int64 = 0
     }
 
     /// How much of the output that could not be written is kept.
-    static let lostSize = 8 << 10
+    static let lostSize = OutputLimit.tail
 
-    /// A pipe into `path`, watched by `monitor`.
-    public init(into path: String, monitor: ProcessMonitor) throws(POSIXError) {
+    /// The most this pipe writes to its file, nil for no limit.
+    public let limit: Int64?
+
+    /// A pipe into `path` that writes at most `limit` bytes there, watched
+    /// by `monitor`.
+    public init(into path: String, monitor: ProcessMonitor, limit: Int64? = OutputLimit.log) throws(POSIXError) {
         var ends: [Int32] = [-1, -1]
         guard flowlua_pipe(&ends) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         readEnd = ends[0]
         writeEnd = ends[1]
         self.path = path
         self.monitor = monitor
-        state = Mutex(State())
+        self.limit = limit
+        state = Mutex(State(room: limit ?? -1))
         do {
             let token = try monitor.watch(self, readEnd)
             state.withLock { $0.token = token }
@@ -76,11 +84,11 @@ public final class OutputPipe: Sendable {
 
     private static func drain(_ pipe: Int32, into state: inout State, path: String) -> Int32 {
         var start: Int64 = 0
-        var kept = state.kept
+        var kept = state.kept, room = state.room, dropped = state.dropped
         let result = state.lost.withUnsafeMutableBufferPointer { lost in
-            flowlua_drain(pipe, &state.file, path, &start, lost.baseAddress, lost.count, &kept)
+            flowlua_drain(pipe, &state.file, path, &start, lost.baseAddress, lost.count, &kept, &room, &dropped)
         }
-        state.kept = kept
+        (state.kept, state.room, state.dropped) = (kept, room, dropped)
         if state.file >= 0, state.start == nil { state.start = start }
         return result
     }
@@ -129,11 +137,31 @@ public final class OutputPipe: Sendable {
                 state.token = nil
                 close(readEnd)
             }
+            if state.dropped > 0, let limit, state.file >= 0, state.failure == nil {
+                let note = OutputLimit.note(dropped: state.dropped - Int64(state.kept), limit: limit, kept: state.kept)
+                if Self.append(Array(note.utf8), to: state.file),
+                   state.lost.prefix(state.kept).withUnsafeBytes({ Self.append(Array($0), to: state.file) }) {
+                    state.kept = 0
+                } else {
+                    state.failure = errno
+                }
+            }
             if state.file >= 0 {
                 close(state.file)
                 state.file = -1
             }
             return state.failure
         }
+    }
+
+    private static func append(_ bytes: [UInt8], to fd: Int32) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
     }
 }
