@@ -32,6 +32,10 @@ struct CancelTests {
         return (outcome, folder, Date().timeIntervalSince(sent))
     }
 
+    /// A sleep of two minutes, unique to the test: bounds of a minute below
+    /// tell "stopped" from "waited it out" even on a loaded machine.
+    static func marker() -> String { "120.\(Int.random(in: 100_000...999_999))" }
+
     static func script(_ marker: String, trapTerm: Bool = false) -> String {
         let trap = trapTerm ? "trap '' TERM; " : ""
         return """
@@ -43,10 +47,10 @@ struct CancelTests {
     }
 
     @Test func ctrlCStopsTheStepsAndExits130() async throws {
-        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let marker = Self.marker()
         let (result, folder, took) = try await interrupt(Self.script(marker), signals: [SIGINT])
         #expect(result.status == 130)
-        #expect(took < 10)
+        #expect(took < 60, "took \(took) s")
         #expect(result.stdout == "on_cancel canceled\n")
         #expect(result.stderr.contains("flowlua: interrupted: canceling the run (again to stop at once)"))
         #expect(result.stderr.contains("  sleeper  canceled "))
@@ -56,7 +60,7 @@ struct CancelTests {
     }
 
     @Test func ctrlCDuringOnStartCancelsTheRunBeforeAnyStep() async throws {
-        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let marker = Self.marker()
         let script = """
             workflow { name = "early", steps = { container "sleeper" { commands = { "sleep \(marker)" } } },
               on_start = function(run)
@@ -66,13 +70,13 @@ struct CancelTests {
             """
         let (result, _, took) = try await interrupt(script, signals: [SIGINT])
         #expect(result.status == 130, "\(result.stderr)")
-        #expect(took < 10)
+        #expect(took < 60, "took \(took) s")
         #expect(result.stderr.contains("  sleeper  canceled -"), "\(result.stderr)")
         #expect(living("sleep \(marker)").isEmpty)
     }
 
     @Test func sigtermExits143() async throws {
-        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let marker = Self.marker()
         let (result, _, _) = try await interrupt(Self.script(marker), signals: [SIGTERM])
         #expect(result.status == 143)
         #expect(result.stderr.contains("terminated: canceling the run"))
@@ -80,22 +84,22 @@ struct CancelTests {
     }
 
     @Test func aSecondCtrlCStopsAtOnce() async throws {
-        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let marker = Self.marker()
         // The step ignores SIGTERM, so the first Ctrl-C waits out the grace period.
         let (result, _, took) = try await interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT, SIGINT], gap: 0.2,
-                                              grace: 5)
+                                              grace: 30)
         #expect(result.status == 130)
-        #expect(took < 3, "the second Ctrl-C does not wait for the 5 s grace")
+        #expect(took < 15, "the second Ctrl-C does not wait for the 30 s grace: took \(took) s")
         #expect(result.stderr.contains("flowlua: stopping at once"))
         usleep(100_000)
         #expect(living("sleep \(marker)").isEmpty)
     }
 
     @Test func onlyOneCtrlCWaitsForTheGraceThenKills() async throws {
-        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let marker = Self.marker()
         let (result, _, took) = try await interrupt(Self.script(marker, trapTerm: true), signals: [SIGINT])
         #expect(result.status == 130)
-        #expect(took >= 0.9 && took < 10, "SIGKILL after the 1 s grace: took \(took)")
+        #expect(took >= 0.9 && took < 60, "SIGKILL after the 1 s grace: took \(took)")
         #expect(living("sleep \(marker)").isEmpty)
     }
 }

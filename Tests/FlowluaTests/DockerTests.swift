@@ -20,7 +20,11 @@ struct DockerTests {
         if uid == 0, let group = getgrnam("docker") {
             uid = 65534
             let copy = folder.appending(path: "flowlua").path
-            try FileManager.default.copyItem(atPath: flowluaBinary, toPath: copy)
+            // Copied by cp, not in this process: a test forking meanwhile
+            // would inherit the copy's write descriptor, and exec would
+            // fail with "Text file busy".
+            let copied = try await execute("/bin/cp", [flowluaBinary, copy], in: folder)
+            try #require(copied.status == 0, "\(copied.stderr)")
             chmod(folder.path, 0o777)
             command = ["/usr/bin/setpriv", "--reuid=65534", "--regid=\(group.pointee.gr_gid)", "--clear-groups",
                        "/usr/bin/env", "HOME=\(folder.path)", copy] + command.dropFirst()
