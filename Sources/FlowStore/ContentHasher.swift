@@ -21,7 +21,16 @@ final class ContentHasher: Sendable {
     func hash(_ path: String) -> String? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        if info.st_mode & S_IFMT == S_IFDIR { return hashTree(path) }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            // One read of what the memo knows under the folder, not one a file.
+            remember(under: path)
+            return hashTree(path)
+        }
+        return hash(path, info, lookUp: true)
+    }
+
+    /// A file's hash from what `stat` said of it: remembered, else read.
+    private func hash(_ path: String, _ info: stat, lookUp: Bool) -> String? {
         guard info.st_mode & S_IFMT == S_IFREG else { return "special:\(info.st_mode & S_IFMT)" }
         let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         let current = { (row: FileHashRow) in
@@ -29,16 +38,29 @@ final class ContentHasher: Sendable {
                 && row.modifiedAt == modified
         }
         if let known = memo.withLock({ $0[path] }), current(known) { return known.hash }
-        if let stored = try? store.pool.read({ db in try FileHashRow.fetchOne(db, key: path) }), current(stored) {
+        if lookUp, let stored = try? store.pool.read({ db in try FileHashRow.fetchOne(db, key: path) }), current(stored) {
             memo.withLock { $0[path] = stored }
             return stored.hash
         }
-        guard let digest = Self.digest(of: path) else { return nil }
+        guard let digest = Self.digest(of: path, size: Int(info.st_size)) else { return nil }
         let row = FileHashRow(path: path, device: Int64(info.st_dev), inode: Int64(info.st_ino), size: Int64(info.st_size),
                               modifiedAt: modified, hash: digest)
         memo.withLock { $0[path] = row }
         fresh.withLock { $0.append(row) }
         return digest
+    }
+
+    /// Loads the memo's rows for every path under `folder`.
+    private func remember(under folder: String) {
+        // Paths under "a/b" sort between "a/b/" and "a/b0" ('0' follows '/').
+        let rows = (try? store.pool.read { db in
+            try FileHashRow.fetchAll(db, sql: "SELECT * FROM fileHash WHERE path > ? AND path < ?",
+                                     arguments: [folder + "/", folder + "0"])
+        }) ?? []
+        guard !rows.isEmpty else { return }
+        memo.withLock { memo in
+            for row in rows where memo[row.path] == nil { memo[row.path] = row }
+        }
     }
 
     /// Hashes computed since the last call, for the database's memo.
@@ -50,21 +72,41 @@ final class ContentHasher: Sendable {
     }
 
     private func hashTree(_ path: String) -> String? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
+        guard let names = Self.names(in: path) else { return nil }
         var hasher = SHA256()
         for name in names.sorted() {
             let entry = path + "/" + name
             var info = stat()
-            let hash = lstat(entry, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
-                ? "link:" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: entry)) ?? "?")
-                : self.hash(entry) ?? "?"
+            let hash: String
+            if lstat(entry, &info) != 0 {
+                hash = "?"
+            } else if info.st_mode & S_IFMT == S_IFLNK {
+                hash = "link:" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: entry)) ?? "?")
+            } else if info.st_mode & S_IFMT == S_IFDIR {
+                hash = hashTree(entry) ?? "?"
+            } else {
+                hash = self.hash(entry, info, lookUp: false) ?? "?"
+            }
             hasher.update(data: Data("\(name)\0\(hash)\0".utf8))
         }
         return Self.hex(hasher.finalize())
     }
 
-    /// SHA-256 of a file's content, read 1 MiB at a time.
-    static func digest(of path: String) -> String? {
+    /// The names in a folder, but `.` and `..`.
+    private static func names(in path: String) -> [String]? {
+        guard let folder = opendir(path) else { return nil }
+        defer { closedir(folder) }
+        var names: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// SHA-256 of a file's content, read 1 MiB at a time (`size` is what
+    /// `stat` said: a small file gets a small buffer).
+    static func digest(of path: String, size: Int = 1 << 20) -> String? {
         // Non-blocking: a FIFO that took the file's place must not hang us.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
@@ -72,15 +114,16 @@ final class ContentHasher: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+        let ok = withUnsafeTemporaryAllocation(byteCount: min(1 << 20, max(size, 0) + 4096), alignment: 16) { buffer in
+            while true {
+                let count = read(fd, buffer.baseAddress, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count >= 0 else { return false }
+                if count == 0 { return true }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer.prefix(count)))
+            }
         }
-        return hex(hasher.finalize())
+        return ok ? hex(hasher.finalize()) : nil
     }
 
     /// Lowercase hex, by table: `String(format:)` per byte cost more than

@@ -162,7 +162,7 @@ public final class RunRecorder: @unchecked Sendable {
                     if beat { try db.cachedStatement(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ?").execute(arguments: [now, runID]) }
                     try write(events, in: db)
                     try writeCache(entries, keys: keys, in: db)
-                    for row in hashes { try row.save(db) }
+                    try Self.remember(hashes, in: db)
                 }
             } catch {
                 rowed?.subtract(inserting)
@@ -333,6 +333,22 @@ public final class RunRecorder: @unchecked Sendable {
             try insertSteps(fresh, in: db)
         }
         try updateSteps(changed, in: db)
+    }
+
+    /// The content hashes worked out since the last batch, for later runs.
+    private static func remember(_ hashes: [FileHashRow], in db: Database) throws {
+        try BoundStatement.inChunks(hashes.count, of: 64, in: db, sql: { n in
+            "INSERT OR REPLACE INTO fileHash (path, device, inode, size, modifiedAt, hash) VALUES "
+                + BoundStatement.values("(?, ?, ?, ?, ?, ?)", n)
+        }, row: { statement, i in
+            let row = hashes[i]
+            statement.bind(row.path)
+            statement.bind(row.device)
+            statement.bind(row.inode)
+            statement.bind(row.size)
+            statement.bind(row.modifiedAt)
+            statement.bind(row.hash)
+        })
     }
 
     private func insertSteps(_ changes: [(key: Int, value: StepChange)], in db: Database) throws {
