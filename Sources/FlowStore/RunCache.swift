@@ -19,12 +19,13 @@ public final class RunCache: StepCache {
     }
 
     public func hashInputs(of step: ResolvedStep, in folder: RunFolder) -> [String: String] {
-        var hashes: [String: String] = [:]
-        for input in step.inputs {
-            let path = folder.path + "/" + (input.hasSuffix("/") ? String(input.dropLast()) : input)
-            hashes[input] = hasher.hash(path) ?? "missing"
-        }
-        return hashes
+        let hashes = hasher.hashes(step.inputs.map { Self.path(of: $0, in: folder.path) })
+        return Dictionary(zip(step.inputs, hashes.map { $0 ?? "missing" }), uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Where a declared file or folder (`out/`) of a run is.
+    static func path(of relative: String, in folder: String) -> String {
+        folder + "/" + (relative.hasSuffix("/") ? String(relative.dropLast()) : relative)
     }
 
     public func key(for step: ResolvedStep, inputs: [String: String]) -> String {
@@ -73,10 +74,8 @@ public final class RunCache: StepCache {
 
     public func reusable(_ key: String) -> CachedResult? {
         guard let entry = try? store.cached(key), FileManager.default.fileExists(atPath: entry.folder) else { return nil }
-        for output in entry.outputs {
-            let path = entry.folder + "/" + (output.path.hasSuffix("/") ? String(output.path.dropLast()) : output.path)
-            guard hasher.hash(path) == output.hash else { return nil }
-        }
+        let hashes = hasher.hashes(entry.outputs.map { Self.path(of: $0.path, in: entry.folder) })
+        guard zip(entry.outputs, hashes).allSatisfy({ $0.hash == $1 }) else { return nil }
         return CachedResult(runID: entry.runID, folder: entry.folder, outputs: entry.outputs.map(\.path),
                             changes: entry.changes)
     }

@@ -146,10 +146,9 @@ public final class RunRecorder: @unchecked Sendable {
                 keys.append(entries[i].entry.key.isEmpty ? entries[i].key?() ?? [] : CacheKey.bytes(entries[i].entry.key))
                 guard !entries[i].entry.outputs.isEmpty else { continue }
                 let folder = entries[i].entry.folder
-                entries[i].entry.outputs = entries[i].entry.outputs.map { file in
-                    let path = folder + "/" + (file.path.hasSuffix("/") ? String(file.path.dropLast()) : file.path)
-                    return CachedFile(path: file.path, hash: hasher.hash(path) ?? "missing")
-                }
+                let outputs = entries[i].entry.outputs
+                let hashes = hasher.hashes(outputs.map { RunCache.path(of: $0.path, in: folder) })
+                entries[i].entry.outputs = zip(outputs, hashes).map { CachedFile(path: $0.path, hash: $1 ?? "missing") }
             }
             let hashes = hasher.takeFresh()
             var problem: String?

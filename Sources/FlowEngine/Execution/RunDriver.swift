@@ -589,9 +589,10 @@ public actor RunDriver {
             result.error = "timed out after \(Self.seconds(timeout))"
         } else if result.succeeded, !plan.outputs[index].isEmpty {
             let variables = variables(for: index, folder: folder)
+            var entries = RunFolder.Entries(of: folder)
             for output in plan.outputs[index] {
                 let path = (try? variables.substitute(output)) ?? output
-                if let problem = Self.problem(with: path, in: folder) {
+                if let problem = Self.problem(with: path, in: &entries) {
                     result.error = problem
                     break
                 }
@@ -632,8 +633,8 @@ public actor RunDriver {
 
     /// Why a declared output does not count as produced, if it does not:
     /// missing, not a file or folder, or a link leading out of the folder.
-    static func problem(with output: String, in folder: RunFolder) -> String? {
-        switch folder.entry(output) {
+    static func problem(with output: String, in entries: inout RunFolder.Entries) -> String? {
+        switch entries.entry(output) {
         case .file, .folder: nil
         case .missing: "declared output '\(output)' was not produced"
         case .special(let kind): "declared output '\(output)' is \(kind), not a file or folder"
