@@ -1,4 +1,5 @@
 import Crypto
+import FlowEngine
 import Foundation
 import GRDB
 import Synchronization
@@ -90,7 +91,7 @@ final class ContentHasher: Sendable {
     }
 
     private func hashTree(_ path: String) -> String? {
-        guard let names = Self.names(in: path) else { return nil }
+        guard let names = FolderListing.names(in: path) else { return nil }
         var hasher = SHA256()
         for name in names.sorted() {
             let entry = path + "/" + name
@@ -108,18 +109,6 @@ final class ContentHasher: Sendable {
             hasher.update(data: Data("\(name)\0\(hash)\0".utf8))
         }
         return Self.hex(hasher.finalize())
-    }
-
-    /// The names in a folder, but `.` and `..`.
-    private static func names(in path: String) -> [String]? {
-        guard let folder = opendir(path) else { return nil }
-        defer { closedir(folder) }
-        var names: [String] = []
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     /// SHA-256 of a file's content, read 1 MiB at a time (`size` is what

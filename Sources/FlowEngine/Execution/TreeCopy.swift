@@ -79,13 +79,7 @@ enum TreeCopy {
     }
 
     static func entries(of folder: String) throws(Failure) -> [String] {
-        guard let dir = opendir(folder) else { throw failure(folder) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        guard let names = FolderListing.names(in: folder) else { throw failure(folder) }
         return names
     }
 

@@ -85,15 +85,7 @@ final class Cgroup: Sendable {
     }
 
     static func subgroups(of folder: String) -> [String] {
-        guard let dir = opendir(folder) else { return [] }
-        defer { closedir(dir) }
-        var subs: [String] = []
-        while let entry = readdir(dir) {
-            guard entry.pointee.d_type == DT_DIR else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { subs.append(folder + "/" + name) }
-        }
-        return subs
+        (FolderListing.names(in: folder, types: [Int32(DT_DIR)]) ?? []).map { folder + "/" + $0 }
     }
 
     // MARK: The pool
