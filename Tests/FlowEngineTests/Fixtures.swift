@@ -107,7 +107,9 @@ func livingProcesses(matching marker: String) -> [Int32] {
     return found
 }
 
-/// A number unlikely to appear in any other command line, for `sleep`.
-func uniqueSleep(_ seconds: Int = 30) -> String {
+/// A number unlikely to appear in any other command line, for `sleep`: two
+/// minutes by default, so that bounds of a minute tell "stopped" from "waited
+/// it out" even on a loaded machine.
+func uniqueSleep(_ seconds: Int = 120) -> String {
     "\(seconds).\(Int.random(in: 100_000 ... 999_999))"
 }

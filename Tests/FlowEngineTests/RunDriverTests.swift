@@ -74,7 +74,7 @@ struct RunDriverTests {
         let workflow = Workflow(name: "w", steps: [container("escape", ["setsid sleep \(marker) &", "echo done"])])
         let started = ContinuousClock.now
         let (report, _) = try await run(workflow)
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(report.status == .success)
         #expect(report.step("escape")?.result?.stdout == "done\n")
         let left = livingProcesses(matching: "sleep \(marker)")

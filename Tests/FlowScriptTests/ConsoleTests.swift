@@ -81,7 +81,7 @@ struct ConsoleTests {
         let started = ContinuousClock.now
         let reply = await host.evaluate("while true do end", stop: stop)
         #expect(reply == .failed("interrupted"))
-        #expect(ContinuousClock.now - started < .seconds(30), "the loop ends, not runs on")
+        #expect(ContinuousClock.now - started < .seconds(60), "the loop ends, not runs on")
         #expect(await host.evaluate("'still here'") == .done(output: "\"still here\""))
     }
 

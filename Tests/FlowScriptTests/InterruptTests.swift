@@ -14,7 +14,7 @@ struct InterruptTests {
               code "next" { run = function(ctx) ctx.vars.after = "ran" end },
             } }
             """, jobs: 1, policy: .keepGoing)
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(report.step("spin")?.state.status == .error)
         #expect(report.step("spin")?.result?.error == "timed out after 0.3s")
         #expect(report.vars["after"] == .string("ran"), "the Lua state is usable after an interrupt")
@@ -113,14 +113,14 @@ struct InterruptTests {
     }
 
     @Test func aTimeoutStopsACommandRunByFlowSh() async throws {
-        let marker = "30.\(Int.random(in: 100_000...999_999))"
+        let marker = "120.\(Int.random(in: 100_000...999_999))"
         let started = ContinuousClock.now
         let (report, _) = try await runScript("""
             workflow { name = "sh", steps = {
               code "wait" { timeout = 0.3, run = function(ctx) flow.sh("sleep \(marker) & sleep \(marker)") end },
             } }
             """)
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(report.step("wait")?.result?.error == "timed out after 0.3s")
         #expect(livingProcesses(matching: "sleep \(marker)").isEmpty)
     }
@@ -136,7 +136,7 @@ struct InterruptTests {
               end,
             }
             """, callbackTimeout: .milliseconds(300))
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(report.status == .success)
         #expect(report.file("done.txt") == "done")
         #expect(events.callbackFailures.count == 1)

@@ -1,3 +1,4 @@
+import FlowStore
 import Foundation
 import Testing
 
@@ -62,10 +63,24 @@ struct RandomKillTests {
         return (steps, "workflow { name = \"random\", steps = {\n\(declared.joined(separator: "\n"))\n} }\n")
     }
 
+    /// How many steps the run database shows as succeeded (0 before it exists).
+    static func succeeded(in space: Workspace) -> Int {
+        let path = space.folder.appending(path: ".flowlua/flowlua.db").path
+        guard FileManager.default.fileExists(atPath: path), let store = try? RunStore.reading(at: path),
+              let run = try? store.runs().first, let steps = try? store.steps(of: run.id) else { return 0 }
+        return steps.filter { $0.status == .success }.count
+    }
+
     @Test func whatSucceededBeforeTheKillDoesNotRunAgain() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var random = SplitMix(state: seed)
+        // Half the kill points are a time from start-up to about a run's
+        // length; the other half come a moment after a random number of
+        // steps are recorded as succeeded, so that some fall mid-run however
+        // slow the machine (or a sanitized build) is.
+        var span = 1_500
         var killedMidRun = 0
+        var outcomes: [String] = []
         for trial in 0..<6 {
             let (steps, script) = Self.workflow(&random)
             let space = try Workspace(script, name: "randomKill\(trial)")
@@ -75,11 +90,29 @@ struct RandomKillTests {
             process.arguments = ["flow.lua", "-q", "--jobs", "3"]
             process.currentDirectoryURL = space.folder
             process.standardError = FileHandle.nullDevice
+            let started = ContinuousClock.now
             try process.run()
-            // Anywhere from start-up to the last step.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...1_200, using: &random)))
+            let point: String
+            if trial % 2 == 0 {
+                let delay = Int.random(in: 0...span, using: &random)
+                try await Task.sleep(for: .milliseconds(delay))
+                point = "at \(delay) ms"
+            } else {
+                let succeeded = Int.random(in: 1...(steps.count - 2), using: &random)
+                let deadline = ContinuousClock.now + .seconds(60)
+                while process.isRunning, ContinuousClock.now < deadline, Self.succeeded(in: space) < succeeded {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                let delay = Int.random(in: 0...100, using: &random)
+                try await Task.sleep(for: .milliseconds(delay))
+                point = "\(delay) ms after \(succeeded) succeeded"
+            }
             kill(process.processIdentifier, SIGKILL)
             try await offPool { process.waitWithoutSpinning() }
+            if process.terminationReason == .exit {
+                // It finished first: later time points come sooner.
+                span = min(span, Int((ContinuousClock.now - started) / .milliseconds(1)))
+            }
 
             // Killed before the database or the run was recorded: nothing ran.
             let list = try await space.run(["list", "--json"])
@@ -87,12 +120,14 @@ struct RandomKillTests {
                 #expect(list.stderr.contains("flowlua.db does not exist"), "\(replay): \(list.stderr)")
             }
             guard list.status == 0, let id = try await space.runIDs().first else {
+                outcomes.append("\(point): not recorded")
                 #expect(space.file("trace") == nil, "a step ran before its run was recorded (\(replay))")
                 continue
             }
             let before = try await space.stepStates(id)
             try #require(before.count == steps.count, "\(replay)")
             if before.contains(where: { $0 != "success" }) { killedMidRun += 1 }
+            outcomes.append("\(point): \(before.filter { $0 == "success" }.count) of \(steps.count) succeeded")
             // What a killed step left running is stopped by the restart.
             let restart = try await space.run(["restart", id, "-q"])
             #expect(restart.status == 0, "\(replay): \(restart.stderr)\n\(script)")
@@ -115,6 +150,6 @@ struct RandomKillTests {
         }
         // Most kill points fall while steps run; a trial killed before or
         // after tests less, but the kill points are drawn at random.
-        #expect(killedMidRun >= 1, "no trial was killed while its steps ran (seed \(seed))")
+        #expect(killedMidRun >= 1, "no trial was killed while its steps ran (seed \(seed)): \(outcomes)")
     }
 }

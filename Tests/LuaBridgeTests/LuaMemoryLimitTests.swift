@@ -32,7 +32,9 @@ struct LuaMemoryLimitTests {
     @Test func withoutALimitLargeAllocationsSucceed() throws {
         let lua = LuaState()
         #expect(lua.memoryLimit == nil)
-        #expect(try lua.run("return #string.rep('x', 256 << 20)").first?.integer == 256 << 20)
+        // Past the 64M that the limited states here refuse (kept small: a
+        // test that holds its thread for long holds up the others).
+        #expect(try lua.run("return #string.rep('x', 96 << 20)").first?.integer == 96 << 20)
     }
 
     @Test func anInterruptEndsALongCCallThatKeepsAllocating() throws {
