@@ -50,6 +50,12 @@ final class ContentHasher: Sendable {
 
     /// A file's hash from what `stat` said of it: remembered, else read.
     private func hash(_ path: String, _ info: stat, lookUp: Bool) -> String? {
+        hash(RawPath(path), info, lookUp: lookUp)
+    }
+
+    /// Remembered by the path as text (`\xNN` for bytes that are not UTF-8).
+    private func hash(_ raw: RawPath, _ info: stat, lookUp: Bool) -> String? {
+        let path = raw.description
         guard info.st_mode & S_IFMT == S_IFREG else { return "special:\(info.st_mode & S_IFMT)" }
         let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         let current = { (row: FileHashRow) in
@@ -61,7 +67,7 @@ final class ContentHasher: Sendable {
             memo.withLock { $0[path] = stored }
             return stored.hash
         }
-        guard let digest = Self.digest(of: path, size: Int(info.st_size)) else { return nil }
+        guard let digest = Self.digest(of: raw, size: Int(info.st_size)) else { return nil }
         let row = FileHashRow(path: path, device: Int64(info.st_dev), inode: Int64(info.st_ino), size: Int64(info.st_size),
                               modifiedAt: modified, hash: digest)
         memo.withLock { $0[path] = row }
@@ -90,32 +96,39 @@ final class ContentHasher: Sendable {
         }
     }
 
-    private func hashTree(_ path: String) -> String? {
-        guard let names = FolderListing.names(in: path) else { return nil }
+    private func hashTree(_ path: String) -> String? { hashTree(RawPath(path)) }
+
+    /// Names are taken as bytes, in byte order: a name that is not UTF-8
+    /// hashes as what it is (and a UTF-8 one as it always has).
+    private func hashTree(_ path: RawPath) -> String? {
+        guard let names = FolderListing.rawNames(in: path) else { return nil }
         var hasher = SHA256()
-        for name in names.sorted() {
-            let entry = path + "/" + name
+        let ordered = names.map { $0.map { UInt8(bitPattern: $0) } }.sorted { $0.lexicographicallyPrecedes($1) }
+        for name in ordered {
+            let entry = path.appending(name.map { CChar(bitPattern: $0) })
             var info = stat()
             let hash: String
-            if lstat(entry, &info) != 0 {
+            if lstat(entry.cString, &info) != 0 {
                 hash = "?"
             } else if info.st_mode & S_IFMT == S_IFLNK {
-                hash = "link:" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: entry)) ?? "?")
+                hash = "link:" + (entry.linkTarget().map { String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self) } ?? "?")
             } else if info.st_mode & S_IFMT == S_IFDIR {
                 hash = hashTree(entry) ?? "?"
             } else {
                 hash = self.hash(entry, info, lookUp: false) ?? "?"
             }
-            hasher.update(data: Data("\(name)\0\(hash)\0".utf8))
+            hasher.update(data: name + [0] + Array(hash.utf8) + [0])
         }
         return Self.hex(hasher.finalize())
     }
 
     /// SHA-256 of a file's content, read 1 MiB at a time (`size` is what
     /// `stat` said: a small file gets a small buffer).
-    static func digest(of path: String, size: Int = 1 << 20) -> String? {
+    static func digest(of path: String, size: Int = 1 << 20) -> String? { digest(of: RawPath(path), size: size) }
+
+    static func digest(of path: RawPath, size: Int = 1 << 20) -> String? {
         // Non-blocking: a FIFO that took the file's place must not hang us.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        let fd = open(path.cString, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var info = stat()

@@ -35,6 +35,26 @@ struct ContentHasherTests {
         #expect(hasher.hash(root.appending(path: "missing").path) == nil)
     }
 
+    @Test func aFileWhoseNameIsNotUTF8CountsInItsFoldersHash() throws {
+        let root = try tree()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // "café.txt" in Latin-1, as an old dataset may name it.
+        let path = Array(root.path.utf8CString.dropLast()) + Array("/caf".utf8CString.dropLast())
+            + [CChar(bitPattern: 0xE9)] + Array(".txt".utf8CString)
+        func write(_ text: String) {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            #expect(fd >= 0)
+            _ = text.withCString { Foundation.write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        write("one\n")
+        let first = ContentHasher(store: try temporaryStore()).hash(root.path)
+        write("two, longer\n")
+        let second = ContentHasher(store: try temporaryStore()).hash(root.path)
+        #expect(first != nil && first != Self.treeHash, "the file is part of the tree")
+        #expect(first != second, "its content is read, not taken for a name that cannot be opened")
+    }
+
     @Test func aChangeDeepInATreeChangesItsHash() throws {
         let root = try tree()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -115,8 +115,10 @@ public struct RunFolder: Sendable {
     public func resolved() -> String? { Self.resolve(path) }
 
     /// The path with every link resolved (`realpath`); nil if it leads nowhere.
-    static func resolve(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
+    static func resolve(_ path: String) -> String? { resolve(RawPath(path)) }
+
+    static func resolve(_ path: RawPath) -> String? {
+        guard let resolved = realpath(path.cString, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
     }

@@ -26,7 +26,7 @@ enum TreeCopy {
     /// Copies `source` to `target`, which must not exist.
     static func copy(_ source: String, to target: String, links: Links) throws(Failure) {
         var folders: Set<FileID> = []
-        try copy(source, to: target, links: links, folders: &folders)
+        try copy(RawPath(source), to: RawPath(target), links: links, folders: &folders)
     }
 
     private struct FileID: Hashable {
@@ -38,26 +38,25 @@ enum TreeCopy {
         }
     }
 
-    private static func copy(_ source: String, to target: String, links: Links,
+    private static func copy(_ source: RawPath, to target: RawPath, links: Links,
                              folders: inout Set<FileID>) throws(Failure) {
         var info = stat()
-        guard lstat(source, &info) == 0 else { throw failure(source) }
+        guard lstat(source.cString, &info) == 0 else { throw failure(source) }
         if info.st_mode & S_IFMT == S_IFLNK {
             switch links {
             case .follow:
-                guard stat(source, &info) == 0 else { throw Failure(path: source, reason: "a link to nothing") }
+                guard stat(source.cString, &info) == 0 else { throw Failure(path: "\(source)", reason: "a link to nothing") }
             case .keepInside(let root):
                 guard let resolved = RunFolder.resolve(source), RunFolder.isInside(resolved, root: root) else {
-                    throw Failure(path: source, reason: "a link that leads out of its run folder")
+                    throw Failure(path: "\(source)", reason: "a link that leads out of its run folder")
                 }
                 // A relative link is kept; an absolute one would point into
                 // the other run folder, so what it points to is copied.
-                let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: source)) ?? resolved
-                if !destination.hasPrefix("/") {
-                    guard symlink(destination, target) == 0 else { throw failure(target) }
+                if let destination = source.linkTarget(), destination.first != CChar(UInt8(ascii: "/")) {
+                    guard symlink(destination + [0], target.cString) == 0 else { throw failure(target) }
                     return
                 }
-                guard stat(source, &info) == 0 else { throw failure(source) }
+                guard stat(source.cString, &info) == 0 else { throw failure(source) }
             }
         }
         switch info.st_mode & S_IFMT {
@@ -66,35 +65,31 @@ enum TreeCopy {
         case S_IFDIR:
             let id = FileID(info)
             guard folders.insert(id).inserted else {
-                throw Failure(path: source, reason: "a link to a folder that contains it")
+                throw Failure(path: "\(source)", reason: "a link to a folder that contains it")
             }
             defer { folders.remove(id) }
-            guard mkdir(target, (info.st_mode & 0o7777) | 0o700) == 0 else { throw failure(target) }
-            for name in try entries(of: source) {
-                try copy(source + "/" + name, to: target + "/" + name, links: links, folders: &folders)
+            guard mkdir(target.cString, (info.st_mode & 0o7777) | 0o700) == 0 else { throw failure(target) }
+            guard let names = FolderListing.rawNames(in: source) else { throw failure(source) }
+            for name in names {
+                try copy(source.appending(name), to: target.appending(name), links: links, folders: &folders)
             }
         default:
-            throw Failure(path: source, reason: "\(RunFolder.kind(of: info.st_mode)), not a file or folder")
+            throw Failure(path: "\(source)", reason: "\(RunFolder.kind(of: info.st_mode)), not a file or folder")
         }
-    }
-
-    static func entries(of folder: String) throws(Failure) -> [String] {
-        guard let names = FolderListing.names(in: folder) else { throw failure(folder) }
-        return names
     }
 
     /// The contents of a regular file, shared with the source where the
     /// file system can (a reflink), else copied in the kernel.
-    private static func copyFile(_ source: String, to target: String, mode: mode_t) throws(Failure) {
+    private static func copyFile(_ source: RawPath, to target: RawPath, mode: mode_t) throws(Failure) {
         // Non-blocking, in case a FIFO took the file's place since it was looked at.
-        let input = open(source, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        let input = open(source.cString, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard input >= 0 else { throw failure(source) }
         defer { close(input) }
         var info = stat()
         guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw Failure(path: source, reason: "not a regular file")
+            throw Failure(path: "\(source)", reason: "not a regular file")
         }
-        let output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode | 0o200)
+        let output = open(target.cString, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode | 0o200)
         guard output >= 0 else { throw failure(target) }
         defer { close(output) }
         if flowlua_clone_file(input, output) != 0 {
@@ -118,7 +113,7 @@ enum TreeCopy {
         if mode & 0o200 == 0 { _ = fchmod(output, mode) }
     }
 
-    private static func copyByReading(_ input: Int32, _ output: Int32, source: String, target: String) throws(Failure) {
+    private static func copyByReading(_ input: Int32, _ output: Int32, source: RawPath, target: RawPath) throws(Failure) {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
@@ -135,7 +130,7 @@ enum TreeCopy {
         }
     }
 
-    private static func failure(_ path: String) -> Failure {
-        Failure(path: path, reason: String(cString: strerror(errno)))
+    private static func failure(_ path: RawPath) -> Failure {
+        Failure(path: "\(path)", reason: String(cString: strerror(errno)))
     }
 }
