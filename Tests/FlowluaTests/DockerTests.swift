@@ -128,13 +128,13 @@ struct DockerTests {
         var seen: [String] = []
         let result = try await interrupt(["workflow.lua", "--runs-dir", "runs", "--grace", "1"], in: folder) {
             guard anyRun(in: runs, has: "started") else { return false }
-            seen = Self.containers(docker, named: step)
+            seen = await Self.containers(docker, named: step)
             return true
         }
         #expect(seen.count == 1, "the step's container ran under a name the test knows: \(seen)")
         #expect(result.status == 130, "\(result.stderr)")
         #expect(result.stderr.contains("\(step)  canceled"))
-        #expect(Self.containers(docker, named: step).isEmpty, "docker ps -a still lists the step's container")
+        #expect(await Self.containers(docker, named: step).isEmpty, "docker ps -a still lists the step's container")
     }
 
     @Test func aTimeoutStopsAndRemovesTheContainer() async throws {
@@ -150,7 +150,7 @@ struct DockerTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("timed out"))
         #expect(Date().timeIntervalSince(started) < 15)
-        #expect(Self.containers(docker, named: step).isEmpty)
+        #expect(await Self.containers(docker, named: step).isEmpty)
     }
 
     @Test func noNetworkUnlessTheStepAsksAndLimitsFromCpusAndMemory() async throws {
@@ -185,8 +185,8 @@ struct DockerTests {
     }
 
     /// Containers, running or not, whose name contains `text`.
-    static func containers(_ docker: String, named text: String) -> [String] {
-        guard let listed = try? executeBlocking(docker, ["ps", "--all", "--format", "{{.Names}}"]) else { return ["docker ps failed"] }
+    static func containers(_ docker: String, named text: String) async -> [String] {
+        guard let listed = try? await execute(docker, ["ps", "--all", "--format", "{{.Names}}"]) else { return ["docker ps failed"] }
         return listed.stdout.split(separator: "\n").map(String.init).filter { $0.contains(text) }
     }
 }

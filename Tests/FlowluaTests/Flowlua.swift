@@ -146,7 +146,7 @@ func living(where test: (String) -> Bool) -> [String] {
 /// Starts `flowlua arguments...` in `folder`, sends `signal` once `ready`
 /// holds (or after 20 s), and waits for it to end.
 func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT, environment: [String: String] = [:],
-               when ready: () -> Bool) async throws -> Outcome {
+               when ready: () async -> Bool) async throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: flowluaBinary)
     process.arguments = arguments
@@ -161,7 +161,7 @@ func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT, en
         }
     }
     let deadline = Date().addingTimeInterval(20)
-    while Date() < deadline && process.isRunning && !ready() { try await Task.sleep(for: .milliseconds(20)) }
+    while Date() < deadline, process.isRunning, !(await ready()) { try await Task.sleep(for: .milliseconds(20)) }
     kill(process.processIdentifier, signal)
     return try await outcome.value
 }

@@ -18,9 +18,10 @@ struct SlurmTests {
     }
 
     /// squeue's lines for the jobs of run `id` still in the queue (not ended).
-    private func queued(_ id: String) throws -> [String] {
-        // Blocks for a few milliseconds: squeue answers at once.
-        let listed = try executeBlocking(try slurm("squeue"), ["-h", "-o", "%i %T %j"])
+    private func queued(_ id: String) async throws -> [String] {
+        // Off the cooperative pool: a busy controller answers late, and a
+        // blocked pool thread would hold up every test alongside.
+        let listed = try await execute(try slurm("squeue"), ["-h", "-o", "%i %T %j"])
         #expect(listed.status == 0, Comment(rawValue: listed.stderr))
         return listed.stdout.split(separator: "\n").map(String.init).filter { $0.contains("flowlua-\(id)-") }
     }
@@ -57,7 +58,7 @@ struct SlurmTests {
         let id = try #require(try await space.runIDs().first)
         #expect(space.file(".flowlua/runs/\(id)/p.txt") == "debug\n")
         let job = try #require(try await remoteIDs(space, id)["a"])
-        let shown = try executeBlocking(try slurm("scontrol"), ["show", "job", job])
+        let shown = try await execute(try slurm("scontrol"), ["show", "job", job])
         #expect(shown.stdout.contains("Comment=\(tag)"), Comment(rawValue: shown.stdout + shown.stderr))
     }
 
@@ -100,7 +101,7 @@ struct SlurmTests {
         let id = try #require(try await space.runIDs().first)
         #expect(try await space.stepStates(id) == ["error", "not run"])
         #expect(space.file(".flowlua/runs/\(id)/should-not-exist") == nil)
-        #expect(try queued(id).isEmpty, "the dependent job was canceled, not left pending")
+        #expect(try await queued(id).isEmpty, "the dependent job was canceled, not left pending")
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -116,7 +117,7 @@ struct SlurmTests {
         #expect(outcome.stderr.contains("Slurm cannot start this job: it asks for 512 CPUs and the largest node of partition"),
                 Comment(rawValue: outcome.stderr))
         let id = try #require(try await space.runIDs().first)
-        #expect(try queued(id).isEmpty, "the job does not wait in the queue for ever")
+        #expect(try await queued(id).isEmpty, "the job does not wait in the queue for ever")
         #expect(!outcome.stderr.contains("--cpus"), "local limits do not apply to cluster steps")
     }
 
@@ -155,13 +156,13 @@ struct SlurmTests {
         var id: String?
         let outcome = try await interrupt(["flow.lua", "--grace", "1"], in: space.folder) {
             if id == nil { id = (try? FileManager.default.contentsOfDirectory(atPath: space.folder.appending(path: ".flowlua/runs").path))?.first }
-            guard let id, let jobs = try? queued(id) else { return false }
+            guard let id, let jobs = try? await queued(id) else { return false }
             return jobs.count == 2 && jobs.contains { $0.contains("RUNNING") }
         }
         let run = try #require(id)
         #expect(outcome.status == 130, Comment(rawValue: outcome.stderr))
         #expect(Date().timeIntervalSince(started) < 60)
-        #expect(try queued(run).isEmpty, "no job of the run is left in squeue")
+        #expect(try await queued(run).isEmpty, "no job of the run is left in squeue")
         #expect(try await space.stepStates(run) == ["canceled", "canceled", "canceled"])
     }
 
@@ -209,7 +210,7 @@ struct SlurmTests {
         let pid = try #require(try await space.status(id)["run"].flatMap { ($0 as? [String: Any])?["pid"] as? Int })
         kill(pid_t(pid), SIGKILL)
         while RunStoreProbe.alive(pid_t(pid)) { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(try queued(id).count == 2, "the jobs go on without flowlua")
+        #expect(try await queued(id).count == 2, "the jobs go on without flowlua")
 
         let restart = try await space.run(["restart", id])
         #expect(restart.status == 0, Comment(rawValue: restart.stderr))
