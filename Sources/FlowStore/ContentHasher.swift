@@ -75,6 +75,47 @@ final class ContentHasher: Sendable {
         return digest
     }
 
+    /// `target` is a copy of `source` just made: each of its files takes
+    /// the hash remembered for its original, so that a copied tree (a
+    /// result `--resume` reuses) is not read again to be hashed. A file
+    /// whose original has no hash remembered is read when asked for.
+    func vouch(copyOf source: String, at target: String) {
+        var info = stat()
+        guard lstat(target, &info) == 0 else { return }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR:
+            remember(under: source)
+            vouch(tree: RawPath(source), at: RawPath(target))
+        case S_IFREG:
+            vouch(file: source, at: RawPath(target), info)
+        default:
+            break
+        }
+    }
+
+    private func vouch(tree source: RawPath, at target: RawPath) {
+        for name in FolderListing.rawNames(in: target) ?? [] {
+            let entry = target.appending(name)
+            var info = stat()
+            guard lstat(entry.cString, &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: vouch(tree: source.appending(name), at: entry)
+            case S_IFREG: vouch(file: source.appending(name).description, at: entry, info)
+            default: break
+            }
+        }
+    }
+
+    private func vouch(file source: String, at target: RawPath, _ info: stat) {
+        guard let known = memo.withLock({ $0[source] }) else { return }
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let row = FileHashRow(path: target.description, device: Int64(info.st_dev), inode: Int64(info.st_ino),
+                              size: Int64(info.st_size), modifiedAt: modified, hash: known.hash)
+        guard row.size == known.size else { return }
+        memo.withLock { $0[row.path] = row }
+        fresh.withLock { $0.append(row) }
+    }
+
     /// Loads the memo's rows for every path under `folder`.
     private func remember(under folder: String) {
         // Paths under "a/b" sort between "a/b/" and "a/b0" ('0' follows '/').

@@ -80,6 +80,12 @@ public final class RunCache: StepCache {
                             changes: entry.changes)
     }
 
+    public func copied(_ result: CachedResult, into folder: RunFolder) {
+        for output in result.outputs {
+            hasher.vouch(copyOf: Self.path(of: output, in: result.folder), at: Self.path(of: output, in: folder.path))
+        }
+    }
+
     public func remember(_ step: ResolvedStep, inputs: [String: String], key: String?, changes: [String: Value?],
                          in folder: RunFolder) {
         let entry = CacheEntry(key: key ?? "", runID: recorder.runID, step: step.name, folder: folder.path,

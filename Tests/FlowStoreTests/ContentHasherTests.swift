@@ -94,4 +94,27 @@ struct ContentHasherTests {
         #expect(later.takeFresh().isEmpty, "nothing was read")
         #expect(ContentHasher(store: try temporaryStore()).hash(root.path) != before, "with no memo the change is seen")
     }
+
+    @Test func aCopyVouchedForTakesItsOriginalsHashesWithoutBeingRead() throws {
+        let root = try tree()
+        let copy = root.path + "-copy"
+        defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(atPath: copy) }
+        let hasher = ContentHasher(store: try temporaryStore())
+        #expect(hasher.hash(root.path) == Self.treeHash)
+        try FileManager.default.copyItem(atPath: root.path, toPath: copy)
+        // Same size, other bytes: were the copy read, its hash would differ.
+        try "ALPHA\n".write(toFile: copy + "/a.txt", atomically: false, encoding: .utf8)
+        try "EPSILON\n".write(toFile: copy + "/b/d/e.txt", atomically: false, encoding: .utf8)
+        hasher.vouch(copyOf: root.path, at: copy)
+        #expect(hasher.hash(copy) == Self.treeHash, "the copy's files took their originals' hashes")
+        #expect(Set(hasher.takeFresh().map(\.path)).isSuperset(of: [copy + "/a.txt", copy + "/b/d/e.txt"]),
+                "and they are kept for the database's memo")
+
+        // A file whose size is not its original's is read after all.
+        try "gamma, longer\n".write(toFile: copy + "/b/c.txt", atomically: false, encoding: .utf8)
+        let later = ContentHasher(store: try temporaryStore())
+        #expect(later.hash(root.path) == Self.treeHash)
+        later.vouch(copyOf: root.path, at: copy)
+        #expect(later.hash(copy) != Self.treeHash)
+    }
 }

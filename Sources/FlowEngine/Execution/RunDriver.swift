@@ -324,6 +324,7 @@ public actor RunDriver {
         if hit.folder != folder.path {
             do {
                 for output in hit.outputs { try folder.copy(output, from: hit.folder) }
+                cache.copied(hit, into: folder)
             } catch {
                 logger.warning("cannot reuse a cached result", metadata: ["step": "\(resolved.name)", "error": "\(error)"])
                 return false

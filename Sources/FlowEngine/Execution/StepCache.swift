@@ -17,6 +17,10 @@ public protocol StepCache: Sendable {
     /// An earlier result with this key whose outputs are intact.
     func reusable(_ key: String) -> CachedResult?
 
+    /// The outputs of `result` were just copied into `folder`: their hashes
+    /// are known, and need not be read again.
+    func copied(_ result: CachedResult, into folder: RunFolder)
+
     /// Keeps the result of a step that succeeded. Its key (`key`, or computed
     /// from `step` and `inputs`) and its outputs' hashes may be worked out
     /// later, off the caller's thread.
