@@ -73,6 +73,10 @@ extension Process {
 struct Capture {
     private let process: Process
     private let folder: URL
+    /// Closed by `outcome()`: a Process keeps its handles, and a suite of
+    /// hundreds of runs would pile up descriptors to removed files (past
+    /// ~1,300, Foundation's Process.run reads past its listing of them).
+    private let handles: [FileHandle]
 
     init(of process: Process, input: String? = nil) throws {
         self.process = process
@@ -81,17 +85,22 @@ struct Capture {
         for name in ["stdout", "stderr"] {
             _ = FileManager.default.createFile(atPath: folder.appending(path: name).path, contents: nil)
         }
-        process.standardOutput = try FileHandle(forWritingTo: folder.appending(path: "stdout"))
-        process.standardError = try FileHandle(forWritingTo: folder.appending(path: "stderr"))
+        var handles = [try FileHandle(forWritingTo: folder.appending(path: "stdout")),
+                       try FileHandle(forWritingTo: folder.appending(path: "stderr"))]
+        process.standardOutput = handles[0]
+        process.standardError = handles[1]
         if let input {
             let file = folder.appending(path: "stdin")
             try input.write(to: file, atomically: true, encoding: .utf8)
-            process.standardInput = try FileHandle(forReadingFrom: file)
+            handles.append(try FileHandle(forReadingFrom: file))
+            process.standardInput = handles[2]
         }
+        self.handles = handles
     }
 
     /// What the ended process wrote, and its status; the files are removed.
     func outcome() -> Outcome {
+        for handle in handles { try? handle.close() }
         let read = { (name: String) in (try? String(contentsOf: folder.appending(path: name), encoding: .utf8)) ?? "" }
         defer { try? FileManager.default.removeItem(at: folder) }
         return Outcome(status: process.terminationStatus, stdout: read("stdout"), stderr: read("stderr"))
