@@ -118,6 +118,8 @@ struct CodeStepTests {
         #expect(result.error?.hasSuffix("flow.lua:2: attempt to index a nil value (local 'x')") == true)
         #expect(result.stderr.contains("stack traceback:"))
         #expect(result.stderr.contains("flow.lua:5:"))
+        #expect(!result.stderr.contains("stdlib/flowlua/") && !result.stderr.contains("[flowlua bootstrap]"),
+                "flowlua's own frames are left out: \(result.stderr)")
         #expect(report.file(".logs/boom.stderr")?.contains("attempt to index a nil value") == true)
         #expect(report.step("after")?.state.status == .notRun)
     }
