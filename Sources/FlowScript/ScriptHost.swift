@@ -203,7 +203,7 @@ public actor ScriptHost: CodeExecutor {
                 return failure(error.description, stdout: stdout, context: context)
             }
         case .failure(let error):
-            let report = error.message + (error.traceback.map { "\n" + Self.userFrames(of: $0) } ?? "") + "\n"
+            let report = error.scriptReport + "\n"
             return failure(error.message, stderr: report, stdout: Self.read(context.logs.stdout), context: context)
         case .interrupted:
             return failure("interrupted", stdout: Self.read(context.logs.stdout), context: context)
@@ -277,14 +277,6 @@ public actor ScriptHost: CodeExecutor {
     }
 
     // MARK: Helpers
-
-    /// A traceback without flowlua's own frames (the embedded stdlib and
-    /// bootstrap that call the step's function): what is left is the script's.
-    static func userFrames(of traceback: String) -> String {
-        traceback.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.contains("stdlib/flowlua/") && !$0.contains("[flowlua bootstrap]") }
-            .joined(separator: "\n")
-    }
 
     private func failure(_ message: String, stderr: String? = nil, stdout: String, context: StepContext) -> CodeOutcome {
         let report = stderr ?? message + "\n"

@@ -43,17 +43,13 @@ final class ContentHasher: Sendable {
         if info.st_mode & S_IFMT == S_IFDIR {
             // One read of what the memo knows under the folder, not one a file.
             remember(under: path)
-            return hashTree(path)
+            return hashTree(RawPath(path))
         }
-        return hash(path, info, lookUp: lookUp)
+        return hash(RawPath(path), info, lookUp: lookUp)
     }
 
-    /// A file's hash from what `stat` said of it: remembered, else read.
-    private func hash(_ path: String, _ info: stat, lookUp: Bool) -> String? {
-        hash(RawPath(path), info, lookUp: lookUp)
-    }
-
-    /// Remembered by the path as text (`\xNN` for bytes that are not UTF-8).
+    /// A file's hash from what `stat` said of it: remembered (by the path as
+    /// text, `\xNN` for bytes that are not UTF-8), else read.
     private func hash(_ raw: RawPath, _ info: stat, lookUp: Bool) -> String? {
         let path = raw.description
         guard info.st_mode & S_IFMT == S_IFREG else { return "special:\(info.st_mode & S_IFMT)" }
@@ -137,8 +133,6 @@ final class ContentHasher: Sendable {
         }
     }
 
-    private func hashTree(_ path: String) -> String? { hashTree(RawPath(path)) }
-
     /// Names are taken as bytes, in byte order: a name that is not UTF-8
     /// hashes as what it is (and a UTF-8 one as it always has).
     private func hashTree(_ path: RawPath) -> String? {
@@ -165,8 +159,6 @@ final class ContentHasher: Sendable {
 
     /// SHA-256 of a file's content, read 1 MiB at a time (`size` is what
     /// `stat` said: a small file gets a small buffer).
-    static func digest(of path: String, size: Int = 1 << 20) -> String? { digest(of: RawPath(path), size: size) }
-
     static func digest(of path: RawPath, size: Int = 1 << 20) -> String? {
         // Non-blocking: a FIFO that took the file's place must not hang us.
         let fd = open(path.cString, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
