@@ -119,7 +119,7 @@ struct ChildProcessTests {
             clock.now - started > .milliseconds(200)
         }
         #expect(stopped.stopped)
-        #expect(clock.now - started < .seconds(10))
+        #expect(clock.now - started < .seconds(60))
         #expect(livingProcesses(matching: "sleep \(marker)").isEmpty)
     }
 
