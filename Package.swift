@@ -52,6 +52,7 @@ let package = Package(
             name: "FlowEngine",
             dependencies: [
                 "FlowModel", "CProcessShims",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -2,7 +2,7 @@ import FlowModel
 import Foundation
 
 /// What happens during a run, in order, for whoever displays or records it.
-public enum RunEvent: Sendable {
+public enum RunEvent: Sendable, Equatable {
     case runStarted(id: String, folder: String, steps: Int)
     case stepStarted(step: String, index: Int, attempt: Int)
     /// A remote step's job was handed to its cluster as `remoteID`.

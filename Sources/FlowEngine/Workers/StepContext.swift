@@ -110,7 +110,7 @@ public struct CallbackEvent: Sendable {
 }
 
 /// A step as callbacks see it.
-public struct StepSnapshot: Sendable {
+public struct StepSnapshot: Sendable, Equatable {
     public var name: String
     public var status: Status
     public var attempt: Int
