@@ -55,8 +55,7 @@ extension RunState {
         schedule.take(next)
         move(next, to: .running)
         attempts[next] += 1
-        used = used + Resources(plan.workflow.steps[next].info)
-        runningLocal += 1
+        reserve(next)
         timedOut.remove(next)
         emit(.observe(.stepStarted(step: name(next), index: next, attempt: attempts[next])))
         running.insert(next)

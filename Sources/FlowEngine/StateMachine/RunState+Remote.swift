@@ -18,7 +18,7 @@ extension RunState {
         // ended jobs: nothing new waits on it through the cluster.
         guard !canceling, !adopted else { return take() }
         for dependent in schedule.dependents[index]
-        where plan.workers[dependent].isRemote && schedule.status[dependent] == .pending {
+        where isRemote[dependent] && schedule.status[dependent] == .pending {
             let waitsOnJobs = plan.dependencies[dependent].allSatisfy { dependency in
                 switch schedule.status[dependency] {
                 case .success: true

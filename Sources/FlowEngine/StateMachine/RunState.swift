@@ -22,6 +22,9 @@ public struct RunState: Sendable {
     /// Whether code steps may run as chains (there is a Lua state, no `--resume`).
     let chainsCode: Bool
     let hasRemote: Bool
+    /// For each step: whether it runs on a cluster, and what it reserves here.
+    let isRemote: [Bool]
+    let needs: [Resources]
 
     public internal(set) var schedule: Schedule
     public internal(set) var run = StateRecord()
@@ -91,7 +94,9 @@ public struct RunState: Sendable {
         results = Array(repeating: nil, count: count)
         attempts = Array(repeating: 0, count: count)
         vars = carryover.vars
-        hasRemote = plan.workers.contains(where: \.isRemote)
+        isRemote = plan.workers.map(\.isRemote)
+        needs = plan.workflow.steps.map { Resources($0.info) }
+        hasRemote = isRemote.contains(true)
         adoptable = carryover.remote.filter { !completed.contains($0.key) }
         for index in completed.sorted() { move(index, to: .success, message: "succeeded before the restart") }
     }
@@ -118,7 +123,7 @@ public struct RunState: Sendable {
             return []
         }
         if let earlier {
-            if !plan.workers[index].isRemote { free(index) }
+            if !isRemote[index] { free(index) }
             if !earlier.changes.isEmpty {
                 for (name, value) in earlier.changes { vars[name] = value }
                 emit(.observe(.varsChanged(vars)))
@@ -138,7 +143,7 @@ public struct RunState: Sendable {
     public mutating func ended(_ index: Int, attempt: Int, _ result: ExecResult, changes: [String: Value?] = [:],
                                nextLinkBegun: Bool = false) -> [RunAction] {
         guard attempt == attempts[index], running.remove(index) != nil else { return [] }
-        let remote = plan.workers[index].isRemote
+        let remote = isRemote[index]
         if !remote {
             if plan.workflow.steps[index].info.timeout != nil { emit(.cancelTimer(index)) }
             free(index)
@@ -232,16 +237,15 @@ public struct RunState: Sendable {
             guard !retryQueue.isEmpty || schedule.hasReady else { return }
             let slot = runningLocal < jobs
             guard slot || hasRemote else { return }
-            let admits = { [plan, capacity, used] (index: Int) -> Bool in
-                plan.workers[index].isRemote
-                    || (slot && capacity.admits(Resources(plan.workflow.steps[index].info), besides: used))
+            let admits = { [isRemote, needs, capacity, used] (index: Int) -> Bool in
+                isRemote[index] || (slot && capacity.admits(needs[index], besides: used))
             }
             if let position = retryQueue.firstIndex(where: admits) {
                 start(retryQueue.remove(at: position), reserved: false)
             } else if let index = schedule.next(admit: admits) {
                 move(index, to: .running)
                 if prepares {
-                    if !plan.workers[index].isRemote { reserve(index) }
+                    if !isRemote[index] { reserve(index) }
                     preparing.insert(index)
                     emit(.prepare(index))
                 } else {
@@ -261,7 +265,7 @@ public struct RunState: Sendable {
         let chain = chain(from: index)
         attempts[index] += 1
         let attempt = attempts[index]
-        let remote = plan.workers[index].isRemote
+        let remote = isRemote[index]
         if !remote && !reserved { reserve(index) }
         timedOut.remove(index)
         emit(.observe(.stepStarted(step: step.name, index: index, attempt: attempt)))
@@ -281,13 +285,13 @@ public struct RunState: Sendable {
         emit(.start(launch))
     }
 
-    private mutating func reserve(_ index: Int) {
-        used = used + Resources(plan.workflow.steps[index].info)
+    mutating func reserve(_ index: Int) {
+        used = used + needs[index]
         runningLocal += 1
     }
 
     private mutating func free(_ index: Int) {
-        used = used - Resources(plan.workflow.steps[index].info)
+        used = used - needs[index]
         runningLocal -= 1
     }
 
