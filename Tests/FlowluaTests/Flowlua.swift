@@ -153,7 +153,7 @@ func living(where test: (String) -> Bool) -> [String] {
 }
 
 /// Starts `flowlua arguments...` in `folder`, sends `signal` once `ready`
-/// holds (or after 20 s), and waits for it to end.
+/// holds (or after a minute), and waits for it to end.
 func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT, environment: [String: String] = [:],
                when ready: () async -> Bool) async throws -> Outcome {
     let process = Process()
@@ -169,7 +169,8 @@ func interrupt(_ arguments: [String], in folder: URL, signal: Int32 = SIGINT, en
             return capture.outcome()
         }
     }
-    let deadline = Date().addingTimeInterval(20)
+    // Long enough for a loaded machine (a cluster busy with other tests' jobs).
+    let deadline = Date().addingTimeInterval(60)
     while Date() < deadline, process.isRunning, !(await ready()) { try await Task.sleep(for: .milliseconds(20)) }
     kill(process.processIdentifier, signal)
     return try await outcome.value

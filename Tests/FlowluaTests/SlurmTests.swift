@@ -152,16 +152,19 @@ struct SlurmTests {
                 container "second" { worker = "hpc", after = { "first" }, commands = { "sleep 120" } },
                 container "local" { commands = { "sleep 120" } },
             """)
-        let started = Date()
         var id: String?
+        var signaled: Date?
         let outcome = try await interrupt(["flow.lua", "--grace", "1"], in: space.folder) {
             if id == nil { id = (try? FileManager.default.contentsOfDirectory(atPath: space.folder.appending(path: ".flowlua/runs").path))?.first }
-            guard let id, let jobs = try? await queued(id) else { return false }
-            return jobs.count == 2 && jobs.contains { $0.contains("RUNNING") }
+            guard let id, let jobs = try? await queued(id), jobs.count == 2, jobs.contains(where: { $0.contains("RUNNING") })
+            else { return false }
+            signaled = Date()
+            return true
         }
         let run = try #require(id)
         #expect(outcome.status == 130, Comment(rawValue: outcome.stderr))
-        #expect(Date().timeIntervalSince(started) < 60)
+        let took = Date().timeIntervalSince(try #require(signaled, "the jobs never queued"))
+        #expect(took < 60, "flowlua ended \(took) s after Ctrl-C; the jobs sleep 120 s")
         #expect(try await queued(run).isEmpty, "no job of the run is left in squeue")
         #expect(try await space.stepStates(run) == ["canceled", "canceled", "canceled"])
     }
