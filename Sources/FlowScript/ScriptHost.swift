@@ -165,9 +165,9 @@ public actor ScriptHost: CodeExecutor {
 
     // MARK: CodeExecutor
 
-    public func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> CodeOutcome {
+    public func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> StepOutcome {
         guard let function = functions[step.function.id] else {
-            return CodeOutcome(result: ExecResult(exitCode: nil, error: "code step function not found"))
+            return StepOutcome(result: ExecResult(exitCode: nil, error: "code step function not found"))
         }
         let parameters = context.variables.parameters
         if parameterTable?.values != parameters { parameterTable = (parameters, LuaValue(parameters)) }
@@ -198,7 +198,7 @@ public actor ScriptHost: CodeExecutor {
             let stdout = returned.logged ? Self.read(context.logs.stdout) : ""
             switch returned.vars {
             case .success(let after):
-                return CodeOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: Self.changes(from: vars, to: after))
+                return StepOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: Self.changes(from: vars, to: after))
             case .failure(let error):
                 return failure(error.description, stdout: stdout, context: context)
             }
@@ -278,10 +278,10 @@ public actor ScriptHost: CodeExecutor {
 
     // MARK: Helpers
 
-    private func failure(_ message: String, stderr: String? = nil, stdout: String, context: StepContext) -> CodeOutcome {
+    private func failure(_ message: String, stderr: String? = nil, stdout: String, context: StepContext) -> StepOutcome {
         let report = stderr ?? message + "\n"
         RunFolder.append(report, to: context.logs.stderr)
-        return CodeOutcome(result: ExecResult(exitCode: nil, stdout: stdout, stderr: report, error: message))
+        return StepOutcome(result: ExecResult(exitCode: nil, stdout: stdout, stderr: report, error: message))
     }
 
     private static func arguments(for event: CallbackEvent) -> [LuaValue] {

@@ -73,7 +73,7 @@ extension Flowlua {
                 }
             }
             let stale = Set(jobs.values).subtracting(remote.values)
-            if !stale.isEmpty { SlurmEngine().stopNow(stale.sorted()) }
+            if !stale.isEmpty { WorkerRegistry.standard.remote.stopNow(stale.sorted()) }
             if !quiet {
                 let followed = remote.isEmpty ? "" : ", \(remote.count) cluster job\(remote.count == 1 ? "" : "s") followed again"
                 FileHandle.standardError.write(Data(

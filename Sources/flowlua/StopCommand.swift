@@ -46,7 +46,7 @@ extension Flowlua {
             // The cluster jobs of steps that had not ended, if no process canceled them.
             let jobs = try store.steps(of: run.id).filter { [.running, .interrupted, .pending].contains($0.status) }
                 .compactMap(\.remoteID)
-            if !jobs.isEmpty { SlurmEngine().stopNow(jobs) }
+            if !jobs.isEmpty { WorkerRegistry.standard.remote.stopNow(jobs) }
             if !(try store.run(run.id).status == .canceled) {
                 try store.finish(run.id, as: .canceled, message: "stopped with flowlua stop")
             }

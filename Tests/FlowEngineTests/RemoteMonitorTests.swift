@@ -116,7 +116,7 @@ struct SlurmEngineTests {
             #expect(arguments.contains(expected), "\(expected)")
         }
         #expect(arguments.suffix(2) == ["--qos=low", "--time=5"], "the worker's own options come last, and win")
-        #expect(SlurmEngine.minutes(5) == 1 && SlurmEngine.minutes(60) == 1 && SlurmEngine.minutes(60.5) == 2)
+        #expect(Slurm.minutes(5) == 1 && Slurm.minutes(60) == 1 && Slurm.minutes(60.5) == 2)
     }
 
     @Test func endStatesReadAsTheStepsResult() {

@@ -37,7 +37,7 @@ import Testing
         #expect(capacity.refusal(of: job(memory: (7000 << 20) + 1))
             == "it asks for 7001M of memory and the largest node of partition small has 7000M")
         #expect(capacity.refusal(of: job(memory: .max)) != nil, "no overflow on the largest size")
-        #expect(SlurmEngine.megabytes(1) == 1 && SlurmEngine.megabytes(1 << 20) == 1 && SlurmEngine.megabytes(.max) == 1 << 44)
+        #expect(Slurm.megabytes(1) == 1 && Slurm.megabytes(1 << 20) == 1 && Slurm.megabytes(.max) == 1 << 44)
     }
 
     @Test func theWorkersOwnPartitionOptionWinsAndAListTakesItsLargest() {

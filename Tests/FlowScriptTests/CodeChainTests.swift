@@ -15,7 +15,7 @@ private final class ChainLog: CodeExecutor {
 
     var all: [[Int]] { chains.withLock { $0 } }
 
-    func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> CodeOutcome {
+    func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> StepOutcome {
         await host.run(step, context: context, vars: vars)
     }
 

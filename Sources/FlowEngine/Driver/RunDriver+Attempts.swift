@@ -36,32 +36,14 @@ extension RunDriver {
             }
             return
         }
-        let (result, changes) = await Self.execute(step, worker: plan.workers[index], context: context, code: code,
-                                                   vars: state.vars)
-        attemptEnded(index, attempt: attempt, result, changes: changes)
-    }
-
-    /// Runs one attempt of a step on its worker: a process step on the
-    /// driver's thread (it only waits), a code step on the script's.
-    nonisolated(nonsending) private static func execute(_ step: Step, worker: WorkerSpec, context: StepContext,
-                                                        code: (any CodeExecutor)?,
-                                                        vars: [String: Value]) async -> (ExecResult, [String: Value?]) {
-        switch (step, worker.type) {
-        case (.container(let container), .docker):
-            return (await DockerWorker().run(container, worker: worker, context: context), [:])
-        case (.container(let container), .slurm):
-            return (await SlurmWorker().run(container, worker: worker, context: context), [:])
-        case (.container(let container), _):
-            return (await SubprocessWorker().run(container, context: context), [:])
-        case (.code(let codeStep), _):
-            guard let code else { return (ExecResult(exitCode: nil, error: "no Lua state to run code steps"), [:]) }
-            let outcome = await code.run(codeStep, context: context, vars: vars)
-            return (outcome.result, outcome.changes)
-        case (.notebook(let notebook), .nbdocker):
-            return (await NotebookDockerWorker().run(notebook, worker: worker, context: context), [:])
-        case (.notebook(let notebook), _):
-            return (await NotebookWorker().run(notebook, context: context), [:])
+        let worker = plan.workers[index]
+        guard let runner = workers.runner(for: worker.type) else {
+            let error = "no runner for workers of type \(worker.type.rawValue) (\(step.kind) steps)"
+            return attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: error), changes: [:])
         }
+        if case .code = step { context.vars = state.vars }
+        let outcome = await runner.run(step, on: worker, context: context)
+        attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
     }
 
     func context(for index: Int, attempt: Int, folder: RunFolder) -> StepContext {

@@ -23,6 +23,8 @@ public actor RunDriver {
     let observe: @Sendable (RunEvent) -> Void
     private let logger: Logger
 
+    /// The run's workers, code steps' included.
+    let workers: WorkerRegistry
     private(set) var state: RunState
     private(set) var folder: RunFolder?
     /// How to stop each running attempt.
@@ -53,6 +55,9 @@ public actor RunDriver {
         self.code = code
         self.logger = logger
         self.observe = observe
+        var workers = options.workers
+        if let code { workers.register(CodeRunner(code: code), for: .code) }
+        self.workers = workers
         state = RunState(plan: plan, jobs: options.jobs, capacity: options.capacity, policy: options.policy,
                          resume: options.resume, prepares: options.cache != nil, chainsCode: code != nil,
                          carryover: carryover)
@@ -299,7 +304,7 @@ public actor RunDriver {
         handle(actions)
         for task in callbacks { await task.value }
         // Jobs of an earlier process that this run did not follow again.
-        if !state.adoptable.isEmpty { await SlurmEngine().stop(state.adoptable.values.sorted()) }
+        if !state.adoptable.isEmpty { await workers.remote.stop(state.adoptable.values.sorted()) }
         state.runEnded(end)
         let workflow = plan.workflow.callbacks
         switch end.status {

@@ -18,6 +18,8 @@ public struct RunOptions: Sendable {
     public var cache: (any StepCache)?
     /// Reuse cached results instead of running steps (`--resume`).
     public var resume: Bool
+    /// How each type of worker runs a step (code steps are the run's).
+    public var workers: WorkerRegistry
 
     public init(runsDirectory: URL = RunFolder.runsDirectory(nil),
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -25,7 +27,7 @@ public struct RunOptions: Sendable {
                 policy: Schedule.Policy = .stopOnFailure,
                 killGrace: Duration = .seconds(5),
                 callbackTimeout: Duration = .seconds(60),
-                cache: (any StepCache)? = nil, resume: Bool = false) {
+                cache: (any StepCache)? = nil, resume: Bool = false, workers: WorkerRegistry = .standard) {
         self.runsDirectory = runsDirectory
         self.jobs = max(1, jobs)
         self.capacity = capacity
@@ -34,6 +36,7 @@ public struct RunOptions: Sendable {
         self.callbackTimeout = callbackTimeout
         self.cache = cache
         self.resume = resume
+        self.workers = workers
     }
 }
 

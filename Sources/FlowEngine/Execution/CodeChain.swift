@@ -38,8 +38,8 @@ public final class CodeChain: Sendable {
         /// Links whose outcome was handed over: `delivered` of them, from the first.
         var delivered = 0
         var revoked = false
-        var outcomes: [Int: CodeOutcome] = [:]
-        var waiters: [Int: CheckedContinuation<CodeOutcome, Never>] = [:]
+        var outcomes: [Int: StepOutcome] = [:]
+        var waiters: [Int: CheckedContinuation<StepOutcome, Never>] = [:]
     }
 
     private let state = Mutex(State())
@@ -65,14 +65,14 @@ public final class CodeChain: Sendable {
     /// Hands over link `position`'s outcome and decides at once, so that
     /// whoever reads the outcome also knows, whether the next link begins:
     /// it does if this one succeeded and the chain was not revoked.
-    public func deliver(_ position: Int, _ outcome: CodeOutcome) -> Bool {
+    public func deliver(_ position: Int, _ outcome: StepOutcome) -> Bool {
         let (waiter, goesOn) = state.withLock { state in
             let goesOn = outcome.result.succeeded && !state.revoked && position + 1 < links.count
             if goesOn { state.begun = position + 2 }
             state.delivered = position + 1
             guard let waiter = state.waiters.removeValue(forKey: position) else {
                 state.outcomes[position] = outcome
-                return (nil as CheckedContinuation<CodeOutcome, Never>?, goesOn)
+                return (nil as CheckedContinuation<StepOutcome, Never>?, goesOn)
             }
             return (waiter, goesOn)
         }
@@ -81,12 +81,12 @@ public final class CodeChain: Sendable {
     }
 
     /// The outcome of link `position`, which has begun.
-    public func outcome(_ position: Int) async -> CodeOutcome {
+    public func outcome(_ position: Int) async -> StepOutcome {
         // Without suspending when it is there already (the driver a link behind).
         if let outcome = state.withLock({ $0.outcomes.removeValue(forKey: position) }) { return outcome }
         return await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
-                if let outcome = state.outcomes.removeValue(forKey: position) { return outcome as CodeOutcome? }
+                if let outcome = state.outcomes.removeValue(forKey: position) { return outcome as StepOutcome? }
                 state.waiters[position] = continuation
                 return nil
             }
@@ -103,7 +103,7 @@ public final class CodeChain: Sendable {
             return state.delivered..<state.begun
         }
         for position in missing {
-            _ = deliver(position, CodeOutcome(result: ExecResult(exitCode: nil, error: "the code chain ended before this step did")))
+            _ = deliver(position, StepOutcome(result: ExecResult(exitCode: nil, error: "the code chain ended before this step did")))
         }
     }
 

@@ -52,7 +52,7 @@ struct SlurmCapacity: Sendable, Equatable {
             return "it asks for \(asked) CPUs and the largest node of \(partitions) has \(cpus)"
         }
         if let bytes = job.memory, !Self.overrides(options, ["--mem", "--mem-per-cpu", "--mem-per-gpu"]) {
-            let asked = SlurmEngine.megabytes(bytes)
+            let asked = Slurm.megabytes(bytes)
             if asked > memory {
                 return "it asks for \(asked)M of memory and the largest node of \(partitions) has \(memory)M"
             }

@@ -58,21 +58,13 @@ public struct SlurmEngine: RemoteEngine {
                          "--output=\(job.stdout)", "--error=\(job.stderr)", "--open-mode=append", "--export=ALL",
                          "--kill-on-invalid-dep=yes"]
         if let cpus = job.cpus { arguments.append("--cpus-per-task=\(max(1, cpus))") }
-        if let memory = job.memory { arguments.append("--mem=\(megabytes(memory))M") }
-        if let limit = job.timeLimit { arguments.append("--time=\(minutes(limit))") }
+        if let memory = job.memory { arguments.append("--mem=\(Slurm.megabytes(memory))M") }
+        if let limit = job.timeLimit { arguments.append("--time=\(Slurm.minutes(limit))") }
         if !job.after.isEmpty { arguments.append("--dependency=afterok:" + job.after.joined(separator: ":")) }
         if let partition = job.cluster.partition { arguments.append("--partition=\(partition)") }
         if let account = job.cluster.account { arguments.append("--account=\(account)") }
         return arguments + job.cluster.options
     }
-
-    /// Slurm's memory sizes are whole megabytes, at least one.
-    static func megabytes(_ bytes: UInt64) -> Int {
-        max(1, Int(clamping: bytes >> 20 + (bytes & ((1 << 20) - 1) == 0 ? 0 : 1)))
-    }
-
-    /// Slurm's time limits are whole minutes.
-    static func minutes(_ seconds: Double) -> Int { max(1, Int((seconds / 60).rounded(.up))) }
 
     public func poll(_ ids: [String]) async throws(RemoteError) -> [String: RemoteState] {
         let squeue = try Self.command("squeue")
@@ -146,7 +138,7 @@ public struct SlurmEngine: RemoteEngine {
     public func fetch(_ handle: RemoteHandle, logs: StepLogPaths, from offsets: (stdout: off_t, stderr: off_t),
                       keep: Int) async -> RemoteResult {
         var exit: RemoteResult.ExitRecord?
-        if let text = try? String(contentsOfFile: Self.exitFile(logs), encoding: .utf8) {
+        if let text = try? String(contentsOfFile: Slurm.exitFile(logs), encoding: .utf8) {
             let fields = text.split(whereSeparator: \.isWhitespace)
             if fields.count == 2, let command = Int(fields[0]), let status = Int32(fields[1]) {
                 exit = RemoteResult.ExitRecord(command: command, status: status)
@@ -159,9 +151,6 @@ public struct SlurmEngine: RemoteEngine {
                             stderr: OutputPipe.tail(of: logs.stderr, from: offsets.stderr, keep: keep),
                             exit: exit, missingOutputs: missing)
     }
-
-    /// Where a job records how it ended: `<logs>.exit`, "<command> <status>".
-    static func exitFile(_ logs: StepLogPaths) -> String { logs.base + ".exit" }
 
     public func stopNow(_ ids: [String]) {
         guard let scancel = try? Self.command("scancel"), !ids.isEmpty else { return }

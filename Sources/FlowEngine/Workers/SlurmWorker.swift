@@ -17,7 +17,7 @@ public struct SlurmWorker: Sendable {
     public var keep = 1 << 20
     public var engine: any RemoteEngine
 
-    public init(engine: any RemoteEngine = SlurmEngine()) {
+    public init(engine: any RemoteEngine) {
         self.engine = engine
     }
 
@@ -42,7 +42,7 @@ public struct SlurmWorker: Sendable {
         if context.stop.isStopped { return ExecResult(exitCode: nil, error: "stopped before it was submitted") }
         let cluster = worker.cluster ?? ClusterOptions()
         let monitor = RemoteMonitor.shared(engine, interval: .milliseconds(Int(cluster.pollInterval * 1000)))
-        let exitFile = SlurmEngine.exitFile(context.logs)
+        let exitFile = Slurm.exitFile(context.logs)
         let start = (StepOutput.size(of: context.logs.stdout), StepOutput.size(of: context.logs.stderr))
         let id: String
         if let adopted = context.adopted {
@@ -104,7 +104,7 @@ public struct SlurmWorker: Sendable {
             return ExecResult(exitCode: nil, error: "Slurm job \(id) failed" + (reason.isEmpty ? "" : " (\(reason))")
                 + ": it did not get to run its commands (see the step's stderr)")
         case .timedOut:
-            let limit = info.timeout.map { " of \(SlurmEngine.minutes($0)) min" } ?? ""
+            let limit = info.timeout.map { " of \(Slurm.minutes($0)) min" } ?? ""
             return ExecResult(exitCode: nil, error: "timed out: Slurm stopped job \(id) at its time limit\(limit) (TIMEOUT)")
         case .canceled(let reason) where reason.hasPrefix("Dependency"):
             return ExecResult(exitCode: nil, error: "not run: a step it waits for failed (Slurm canceled job \(id): \(reason))")

@@ -28,6 +28,9 @@ public struct StepContext: Sendable {
     public var after: [String] = []
     public var adopted: String?
     public var submitted: (@Sendable (String) -> Void)?
+    /// The run variables as the attempt starts (what a code step sees as
+    /// `ctx.vars`).
+    public var vars: [String: Value] = [:]
 
     public init(runID: String, folder: RunFolder, stepName: String, attempt: Int = 1, variables: Variables,
                 environment: [String: String], logs: StepLogPaths, killGrace: Duration = .seconds(5),
@@ -52,7 +55,7 @@ public struct StepContext: Sendable {
 /// `stop` handle is triggered.
 public protocol CodeExecutor: Sendable {
     /// Runs a code step; `vars` are the run variables as the step starts.
-    func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> CodeOutcome
+    func run(_ step: CodeStep, context: StepContext, vars: [String: Value]) async -> StepOutcome
 
     /// Runs the links of `chain` one after another, each with the run
     /// variables the ones before it left, handing each outcome to the chain
@@ -64,8 +67,9 @@ public protocol CodeExecutor: Sendable {
     func call(_ callback: FunctionReference, event: CallbackEvent) async -> String?
 }
 
-/// What a code step produced: its result and the run variables it changed.
-public struct CodeOutcome: Sendable {
+/// What an attempt of a step produced: its result and the run variables
+/// it changed.
+public struct StepOutcome: Sendable {
     public var result: ExecResult
     /// Variables set (a value) or removed (nil); applied only on success.
     public var changes: [String: Value?]
