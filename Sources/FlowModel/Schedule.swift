@@ -15,9 +15,9 @@ public struct Schedule: Sendable {
     }
 
     /// Steps each step waits for.
-    public let dependencies: [[Int]]
+    public private(set) var dependencies: [[Int]]
     /// Steps waiting for each step.
-    public let dependents: [[Int]]
+    public private(set) var dependents: [[Int]]
     public private(set) var status: [Status]
     /// Why a step did not run.
     public private(set) var reasons: [Int: String] = [:]
@@ -64,7 +64,8 @@ public struct Schedule: Sendable {
         var refused: [Int] = []
         defer { for step in refused { ready.insert(step) } }
         while let step = ready.popMin() {
-            guard status[step] == .pending else { continue }  // taken out of turn
+            // Taken out of turn, or made to wait for steps added since.
+            guard status[step] == .pending, waitingOn[step] == 0 else { continue }
             if admit(step) {
                 status[step] = .running
                 runningCount += 1
@@ -127,6 +128,29 @@ public struct Schedule: Sendable {
             failed = true
             return markNotRun(downstreamOf: step)
         }
+    }
+
+    /// Grows the graph while the run goes on: `dependencies` holds every
+    /// step's, those of the steps there were first, then those of new steps,
+    /// which start pending. A step there was before may gain dependencies
+    /// only while it is pending; it then waits for them too.
+    public mutating func grow(to dependencies: [[Int]]) {
+        let count = self.dependencies.count
+        precondition(dependencies.count >= count, "a graph only grows")
+        dependents.append(contentsOf: Array(repeating: [], count: dependencies.count - count))
+        status.append(contentsOf: Array(repeating: .pending, count: dependencies.count - count))
+        waitingOn.append(contentsOf: Array(repeating: 0, count: dependencies.count - count))
+        for step in dependencies.indices {
+            let old = step < count ? self.dependencies[step] : []
+            guard dependencies[step].count != old.count || step >= count else { continue }
+            precondition(step >= count || status[step] == .pending, "new dependencies of a step that started")
+            for requirement in dependencies[step] where !old.contains(requirement) {
+                dependents[requirement].append(step)
+                if status[requirement] != .success { waitingOn[step] += 1 }
+            }
+        }
+        self.dependencies = dependencies
+        for step in count..<dependencies.count where waitingOn[step] == 0 { ready.insert(step) }
     }
 
     /// Marks a step that never started as done without running it (it was

@@ -35,6 +35,8 @@ public final class RunRecorder: @unchecked Sendable {
     /// Rows the transaction being written inserts (in `rowed` already):
     /// taken out again if it fails.
     private var inserting: [Int] = []
+    /// The transition of a step that added steps as it ran.
+    public static let added = "added steps"
     static let heartbeatInterval: TimeInterval = 2
     /// How long events may wait to be written.
     static let flushInterval: TimeInterval = 0.025
@@ -292,6 +294,14 @@ public final class RunRecorder: @unchecked Sendable {
             case .varsChanged(let vars):
                 guard position == lastVars else { continue }
                 try execute("UPDATE run SET vars = ? WHERE id = ?", [json(vars), runID])
+            case .stepsAdded(_, let index, let added):
+                // The run's list of steps grows; a restart runs the generator again.
+                if self.steps == nil { self.steps = try PlanRow.fetchOne(db, key: runID)?.list ?? [] }
+                self.steps?.append(contentsOf: added.map { ($0.name, $0.kind) })
+                let list = self.steps ?? []
+                try execute("UPDATE plan SET steps = ? WHERE runId = ?", [JSONText.steps(list), runID])
+                try execute("UPDATE run SET stepCount = ? WHERE id = ?", [list.count, runID])
+                try transition(index, Self.added, "added \(added.count) step\(added.count == 1 ? "" : "s")", at: at)
             case .callbackFailed(let name, let error):
                 try transition(nil, "callback failed", "\(name): \(error)", at: at)
             case .runCanceling:

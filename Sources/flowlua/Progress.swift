@@ -39,6 +39,9 @@ struct Progress: Sendable {
             }
         case .stepNotRun(let step, _, _, let reason):
             say("skip   \(step): \(reason)")
+        case .stepsAdded(let step, _, let added):
+            let names = added.prefix(5).map(\.name).joined(separator: ", ") + (added.count > 5 ? ", ..." : "")
+            say("add    \(added.count) step\(added.count == 1 ? "" : "s") from \(step): \(names)")
         case .callbackFailed(let name, let error):
             say("callback \(name) failed: \(error)", always: true)
         case .stepCached(let step, _, let from):

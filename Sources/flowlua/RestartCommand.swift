@@ -56,7 +56,11 @@ extension Flowlua {
                 guard [.running, .interrupted].contains(step.status), let job = step.remoteID else { return nil }
                 return (step.name, job)
             }, uniquingKeysWith: { $1 })
-            let names = try store.prepareRestart(run.id, steps: RunSession.steps(of: plan))
+            // Steps that added steps run again, adding them again: what they
+            // added is not in the script.
+            let generators = Set(try store.transitions(of: run.id).filter { $0.status == RunRecorder.added }
+                .compactMap { transition in before.first { $0.position == transition.position }?.name })
+            let names = try store.prepareRestart(run.id, steps: RunSession.steps(of: plan)).subtracting(generators)
             let completed = Set(plan.workflow.steps.indices.filter { names.contains(plan.workflow.steps[$0].name) })
             var remote: [Int: String] = [:]
             for (index, step) in plan.workflow.steps.enumerated() where plan.workers[index].isRemote {

@@ -9,15 +9,20 @@ final class RecordingRunner: StepRunner, @unchecked Sendable {
     private let lock = NSLock()
     private var seen: [String] = []
     let failing: Set<String>
+    /// Steps each step adds as it runs, by name.
+    let adds: [String: [Step]]
 
-    init(failing: Set<String> = []) { self.failing = failing }
+    init(failing: Set<String> = [], adds: [String: [Step]] = [:]) {
+        self.failing = failing
+        self.adds = adds
+    }
 
     var steps: [String] { lock.withLock { seen } }
 
     nonisolated(nonsending) func run(_ step: Step, on worker: WorkerSpec, context: StepContext) async -> StepOutcome {
         lock.withLock { seen.append("\(step.name)@\(worker.name)#\(context.attempt)") }
         return StepOutcome(result: ExecResult(exitCode: failing.contains(step.name) ? 3 : 0),
-                           changes: ["last": .string(step.name)])
+                           changes: ["last": .string(step.name)], added: adds[step.name] ?? [])
     }
 }
 

@@ -32,7 +32,7 @@ extension RunDriver {
                     attempt = state.attempts[index]
                 }
                 let outcome = await chain.outcome(position)
-                attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
+                attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes, added: outcome.added)
             }
             return
         }
@@ -43,7 +43,7 @@ extension RunDriver {
         }
         if case .code = step { context.vars = state.vars }
         let outcome = await runner.run(step, on: worker, context: context)
-        attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes)
+        attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes, added: outcome.added)
     }
 
     func context(for index: Int, attempt: Int, folder: RunFolder) -> StepContext {

@@ -17,7 +17,8 @@ public actor RunDriver {
     private let executor = ThreadExecutor(name: "flowlua.driver")
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    let plan: Plan
+    /// The plan as it is now: it grows as steps add steps.
+    private(set) var plan: Plan
     let options: RunOptions
     let code: (any CodeExecutor)?
     let observe: @Sendable (RunEvent) -> Void
@@ -146,18 +147,32 @@ public actor RunDriver {
         }
     }
 
-    func attemptEnded(_ index: Int, attempt: Int, _ result: ExecResult, changes: [String: Value?]) {
+    func attemptEnded(_ index: Int, attempt: Int, _ result: ExecResult, changes: [String: Value?],
+                      added: [Step] = []) {
         guard attempt == state.attempts[index], state.running.contains(index), let folder else { return }
         var result = result
         if result.succeeded, !plan.outputs[index].isEmpty {
             result.error = outputProblem(index, in: folder)
+        }
+        var grown: Plan?
+        if result.succeeded, !added.isEmpty {
+            do {
+                let (plan, staged) = try plan.adding(added, by: index)
+                try folder.stage(staged)
+                grown = plan
+            } catch {
+                result.error = "the steps it added: \(error)"
+            }
         }
         stops[index] = nil
         var nextLinkBegun = false
         if let (chain, position) = chains.removeValue(forKey: index) {
             nextLinkBegun = position + 1 < chain.links.count && chain.hasBegun(position + 1)
         }
-        handle(state.ended(index, attempt: attempt, result, changes: changes, nextLinkBegun: nextLinkBegun))
+        let actions = state.ended(index, attempt: attempt, result, changes: changes, grown: grown,
+                                  nextLinkBegun: nextLinkBegun)
+        if grown != nil { plan = state.plan }
+        handle(actions)
     }
 
     private func retryDue(_ index: Int) {

@@ -67,7 +67,8 @@ public final class CodeChain: Sendable {
     /// it does if this one succeeded and the chain was not revoked.
     public func deliver(_ position: Int, _ outcome: StepOutcome) -> Bool {
         let (waiter, goesOn) = state.withLock { state in
-            let goesOn = outcome.result.succeeded && !state.revoked && position + 1 < links.count
+            // Steps a link added come before the next link (which waits for them).
+            let goesOn = outcome.result.succeeded && outcome.added.isEmpty && !state.revoked && position + 1 < links.count
             if goesOn { state.begun = position + 2 }
             state.delivered = position + 1
             guard let waiter = state.waiters.removeValue(forKey: position) else {

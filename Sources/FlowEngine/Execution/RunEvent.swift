@@ -15,6 +15,9 @@ public enum RunEvent: Sendable, Equatable {
     case stepCached(step: String, index: Int, from: String)
     /// A step that never started: after a failure upstream, or a cancel.
     case stepNotRun(step: String, index: Int, status: Status, reason: String)
+    /// Step `index` succeeded having added `steps`, which take the next
+    /// indices in order.
+    case stepsAdded(by: String, index: Int, steps: [StepEntry])
     /// A callback raised an error or ran out of time; the run goes on.
     case callbackFailed(name: String, error: String)
     /// A code step changed the run variables; these are all of them now.
@@ -23,6 +26,19 @@ public enum RunEvent: Sendable, Equatable {
     case runCanceling
     /// `message` says why a run did not succeed.
     case runFinished(status: Status, duration: TimeInterval, message: String?)
+}
+
+/// A step as the run's record lists it.
+public struct StepEntry: Sendable, Hashable {
+    public var name: String
+    public var kind: String
+
+    public init(name: String, kind: String) {
+        self.name = name
+        self.kind = kind
+    }
+
+    public init(_ step: Step) { self.init(name: step.name, kind: step.kind) }
 }
 
 /// The end of a run: its state and every step's.

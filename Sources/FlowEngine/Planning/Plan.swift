@@ -7,7 +7,7 @@ public struct Plan: Sendable {
     public let workflow: Workflow
     public let arguments: [String: Value]
     /// For each step (by index), the steps it waits for.
-    public let dependencies: [[Int]]
+    public internal(set) var dependencies: [[Int]]
     /// For each step, the worker it runs on.
     public let workers: [WorkerSpec]
     /// For each step, its input and output paths, normalised; `${}` left in
@@ -16,6 +16,8 @@ public struct Plan: Sendable {
     public let outputs: [[String]]
     /// Files and folders copied into the run folder before the first step.
     public let staged: [Staged]
+    /// What the plan was made from, to plan again with steps added.
+    let given: (arguments: [String: Value], directory: String, checkFiles: Bool)
 
     /// A file copied from `source` (absolute) to `target` (relative to the run folder).
     public struct Staged: Sendable, Hashable {
@@ -30,6 +32,7 @@ public struct Plan: Sendable {
     public init(_ workflow: Workflow, arguments: [String: Value],
                 currentDirectory: String = FileManager.default.currentDirectoryPath,
                 checkFiles: Bool = true) throws(PlanError) {
+        given = (arguments, currentDirectory, checkFiles)
         var arguments = arguments
         self.workflow = workflow
         let steps = workflow.steps
@@ -292,7 +295,7 @@ public struct Plan: Sendable {
 
     /// A cycle among the steps, as step indices, or nil (Kahn's algorithm,
     /// then a walk inside what is left).
-    private static func cycle(in dependencies: [[Int]]) -> [Int]? {
+    static func cycle(in dependencies: [[Int]]) -> [Int]? {
         var remaining = dependencies.map(\.count)
         var dependents = Array(repeating: [Int](), count: dependencies.count)
         for (i, needs) in dependencies.enumerated() { for j in needs { dependents[j].append(i) } }

@@ -13,7 +13,7 @@ import Foundation
 /// these functions. A transition the step states refuse is a bug in this
 /// type, kept in `violations` for tests to see.
 public struct RunState: Sendable {
-    public let plan: Plan
+    public internal(set) var plan: Plan
     let jobs: Int
     let capacity: Resources
     let resume: Bool
@@ -21,10 +21,10 @@ public struct RunState: Sendable {
     let prepares: Bool
     /// Whether code steps may run as chains (there is a Lua state, no `--resume`).
     let chainsCode: Bool
-    let hasRemote: Bool
+    var hasRemote: Bool
     /// For each step: whether it runs on a cluster, and what it reserves here.
-    let isRemote: [Bool]
-    let needs: [Resources]
+    var isRemote: [Bool]
+    var needs: [Resources]
 
     public internal(set) var schedule: Schedule
     public internal(set) var run = StateRecord()
@@ -140,8 +140,11 @@ public struct RunState: Sendable {
     /// An attempt ended. The result already says whether its declared
     /// outputs are there. `nextLinkBegun`: it is a chain's link, and the
     /// link after it has begun on the Lua thread.
+    ///
+    /// `grown`: the plan with the steps the attempt added (see
+    /// `Plan.adding`), which take effect if it succeeded.
     public mutating func ended(_ index: Int, attempt: Int, _ result: ExecResult, changes: [String: Value?] = [:],
-                               nextLinkBegun: Bool = false) -> [RunAction] {
+                               grown: Plan? = nil, nextLinkBegun: Bool = false) -> [RunAction] {
         guard attempt == attempts[index], running.remove(index) != nil else { return [] }
         let remote = isRemote[index]
         if !remote {
@@ -152,7 +155,7 @@ public struct RunState: Sendable {
         if released.contains(index) {
             endReleased(index, result, changes: changes, submitted: submitted?.at)
         } else {
-            conclude(index, result, changes: changes, nextLinkBegun: nextLinkBegun)
+            conclude(index, result, changes: changes, grown: grown, nextLinkBegun: nextLinkBegun)
         }
         pump()
         return take()
@@ -299,7 +302,7 @@ public struct RunState: Sendable {
 
     /// How an attempt that ended counts: success, a retry, a failure or a
     /// cancel.
-    mutating func conclude(_ index: Int, _ result: ExecResult, changes: [String: Value?],
+    mutating func conclude(_ index: Int, _ result: ExecResult, changes: [String: Value?], grown: Plan? = nil,
                            wasReleased: Bool = false, nextLinkBegun: Bool = false) {
         let step = plan.workflow.steps[index]
         var result = result
@@ -311,7 +314,12 @@ public struct RunState: Sendable {
                 for (name, value) in changes { vars[name] = value }
                 emit(.observe(.varsChanged(vars)))
             }
-            if prepares { emit(.remember(index, changes: changes, resolveNow: wasReleased)) }
+            // A step that added steps is not reused: reusing it would add none.
+            if let grown {
+                grow(to: grown, by: index)
+            } else if prepares {
+                emit(.remember(index, changes: changes, resolveNow: wasReleased))
+            }
             close(index, as: .success, result: result, nextLinkBegun: nextLinkBegun)
         } else if canceling {
             result.error = "canceled"

@@ -73,10 +73,14 @@ public struct StepOutcome: Sendable {
     public var result: ExecResult
     /// Variables set (a value) or removed (nil); applied only on success.
     public var changes: [String: Value?]
+    /// Steps the attempt added to the run (a code step's `ctx:add`); they
+    /// join the run only on success.
+    public var added: [Step]
 
-    public init(result: ExecResult, changes: [String: Value?] = [:]) {
+    public init(result: ExecResult, changes: [String: Value?] = [:], added: [Step] = []) {
         self.result = result
         self.changes = changes
+        self.added = added
     }
 }
 
