@@ -178,14 +178,21 @@ public actor ScriptHost: CodeExecutor {
         ]
         session.context = context
         defer { session.context = nil }
+        let (lua, workflow, functions) = (lua, workflow, functions)
         let outcome = interruptible(stop: context.stop, timeout: nil) { () throws(LuaError) -> StepReturn in
             do {
                 // Read where run_step left them: no copy of ctx.vars first.
                 return try lua.call(runStep, arguments, reading: { results in
-                    StepReturn(vars: Result { () throws(LuaDecodingError) in
+                    var returned = StepReturn(vars: Result { () throws(LuaDecodingError) in
                         guard let table = results.first else { throw Self.varsError("expected table, got no value") }
                         return try Self.variables(table)
                     }, logged: results.count > 1 && results[1].boolean == true)
+                    if results.count > 2, results[2].isTable {
+                        var loader = WorkflowLoader(lua: lua, script: workflow.script, directory: workflow.directory,
+                                                    firstID: (functions.keys.max() ?? 0) + 1)
+                        returned.added = Result { (try loader.added(results[2]), loader.functions) }
+                    }
+                    return returned
                 })
             } catch let error as LuaError {
                 throw error
@@ -196,11 +203,15 @@ public actor ScriptHost: CodeExecutor {
         switch outcome {
         case .success(let returned):
             let stdout = returned.logged ? Self.read(context.logs.stdout) : ""
-            switch returned.vars {
-            case .success(let after):
-                return StepOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: Self.changes(from: vars, to: after))
-            case .failure(let error):
+            switch (returned.vars, returned.added) {
+            case (.success(let after), .success(let added)):
+                self.functions.merge(added.functions) { $1 }
+                return StepOutcome(result: ExecResult(exitCode: 0, stdout: stdout), changes: Self.changes(from: vars, to: after),
+                                   added: added.steps)
+            case (.failure(let error), _):
                 return failure(error.description, stdout: stdout, context: context)
+            case (_, .failure(let error)):
+                return failure("ctx:add: \(error)", stdout: stdout, context: context)
             }
         case .failure(let error):
             let report = error.scriptReport + "\n"
@@ -241,6 +252,8 @@ public actor ScriptHost: CodeExecutor {
     private struct StepReturn {
         var vars: Result<[String: Value], LuaDecodingError>
         var logged: Bool
+        /// The steps it added, and the functions they hold.
+        var added: Result<(steps: [Step], functions: [Int: LuaFunction]), any Error> = .success(([], [:]))
     }
 
     enum Outcome<Results> {

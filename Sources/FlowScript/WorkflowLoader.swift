@@ -158,7 +158,7 @@ struct WorkflowLoader {
     }
 
     /// One step from its table.
-    private mutating func step(_ element: LuaStackValue, at path: [any CodingKey], workflowOrigin: String?) throws -> Step {
+    mutating func step(_ element: LuaStackValue, at path: [any CodingKey], workflowOrigin: String?) throws -> Step {
         let key = { (name: String) in LuaPathKey(stringValue: name) }
         func located(_ error: LuaDecodingError) -> ScriptError {
             ScriptError((origin(of: element) ?? workflowOrigin ?? script) + ": " + error.description)

@@ -6,6 +6,9 @@
 --   ctx:path(p)  the absolute path of p inside the run folder
 --   ctx:log(...) writes a line to the step's log (its stdout)
 --   ctx:sh(cmd)  flow.sh(cmd), in the run folder with the step's environment
+--   ctx:add(step, ...)  adds steps to the run (each a step, or a list of
+--                steps): they run once this step succeeds, after it, and the
+--                steps that wait for this one wait for them too
 
 local Context = {}
 Context.__index = Context
@@ -49,6 +52,30 @@ function Context:sh(command)
   return flow.sh(command)
 end
 
+function Context:add(...)
+  checkself(self, "add")
+  local added = self.__added or {}
+  self.__added = added
+  local function isstep(value) return type(value) == "table" and rawget(value, "kind") ~= nil end
+  for i = 1, select("#", ...) do
+    local value = select(i, ...)
+    if isstep(value) then
+      added[#added + 1] = value
+    elseif type(value) == "table" then
+      for j = 1, #value do
+        if not isstep(value[j]) then
+          error("ctx:add: argument " .. i .. "[" .. j .. "]: expected a step, got " .. type(value[j]), 2)
+        end
+        added[#added + 1] = value[j]
+      end
+    else
+      error("ctx:add: argument " .. i .. ": expected a step (container \"name\" { ... }, code, notebook) "
+        .. "or a list of steps, got " .. type(value), 2)
+    end
+  end
+  return ...
+end
+
 Context.__close = function(ctx)
   if ctx.__log then ctx.__log:close() end
 end
@@ -58,8 +85,8 @@ local M = {}
 -- The metatable of every ctx (the console makes one of its own).
 M.Context = Context
 
--- Calls `fn(ctx)`; returns the run variables after it, and whether the step
--- wrote to its log. The fields come one by one: building the table here is
+-- Calls `fn(ctx)`; returns the run variables after it, whether the step
+-- wrote to its log, and the steps it added (nil for none). The fields come one by one: building the table here is
 -- cheaper than building it in the host. (A view of ctx.vars that kept only
 -- what a step sets cost more, in closures and tables per step, than the
 -- host's diff of the whole table saved.)
@@ -69,7 +96,7 @@ function M.run_step(fn, params, vars, run_id, run_dir, step, attempt, logbase)
     __logbase = logbase,
   }, Context)
   fn(ctx)
-  return ctx.vars, ctx.__log ~= nil
+  return ctx.vars, ctx.__log ~= nil, ctx.__added
 end
 
 return M

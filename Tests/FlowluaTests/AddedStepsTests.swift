@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+/// `ctx:add`: steps a code step adds as it runs, from data the run made.
+@Suite("Steps added at run time, end to end")
+struct AddedStepsTests {
+    /// One step per line of a file an earlier step writes, and a summary
+    /// over all of them; every step appends its name to `ran.log` (outside
+    /// the run folder) when it runs.
+    static func fanOut(sleep: String = "0", failing: String = "") -> String {
+        """
+        workflow { name = "fanout", steps = {
+          container "fetch" { commands = { "printf 'ada\\\\nbob\\\\ncy\\\\n' > samples.txt; echo fetch >> ../../ran.log" },
+                              outputs = { "samples.txt" } },
+          code "split" { after = { "fetch" }, run = function(ctx)
+            for name in io.lines(ctx:path("samples.txt")) do
+              ctx:add(container("greet-" .. name) {
+                commands = { "echo greet-" .. name .. " >> ../../ran.log; sleep \(sleep); "
+                  .. (name == "\(failing)" and "exit 4" or "mkdir -p out && echo hello " .. name .. " > out/" .. name) },
+                outputs = { "out/" .. name },
+              })
+            end
+          end },
+          container "summary" { after = { "split" },
+                                commands = { "cat out/* > summary.txt; echo summary >> ../../ran.log" } },
+        } }
+        """
+    }
+
+    static func ran(_ folder: URL) -> [String] {
+        ((try? contents(folder.appending(path: "ran.log"))) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    static func states(_ folder: URL, _ id: String) async throws -> [String: String] {
+        let status = try await flowlua(["status", id, "--runs-dir", "runs", "--json"], in: folder)
+        let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let steps = json?["steps"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: steps.compactMap { step in
+            (step["name"] as? String).map { ($0, step["status"] as? String ?? "?") }
+        })
+    }
+
+    @Test func aStepPerLineOfAFileAnEarlierStepWroteAndASummaryOverAll() async throws {
+        let folder = try workflowFolder(Self.fanOut())
+        let outcome = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs"], in: folder)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("add    3 steps from split: greet-ada, greet-bob, greet-cy"))
+        let run = try onlyRun(in: folder)
+        #expect(try contents(run.appending(path: "summary.txt")) == "hello ada\nhello bob\nhello cy\n")
+        let ran = Self.ran(folder)
+        #expect(ran.first == "fetch" && ran.last == "summary" && Set(ran[1..<4]) == ["greet-ada", "greet-bob", "greet-cy"],
+                "\(ran)")
+        let states = try await Self.states(folder, run.lastPathComponent)
+        #expect(states == ["fetch": "success", "split": "success", "summary": "success", "greet-ada": "success",
+                           "greet-bob": "success", "greet-cy": "success"])
+        let list = try await flowlua(["list", "--runs-dir", "runs", "--json"], in: folder)
+        let runs = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+        #expect(runs?.first?["stepCount"] as? Int == 6, "\(list.stdout)")
+    }
+
+    @Test func aFailedAddedStepFailsTheRunAndTheSummaryDoesNotRun() async throws {
+        let folder = try workflowFolder(Self.fanOut(failing: "bob"))
+        let outcome = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "-q"], in: folder)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("FAILED greet-bob"), "\(outcome.stderr)")
+        let states = try await Self.states(folder, try onlyRun(in: folder).lastPathComponent)
+        #expect(states["greet-bob"] == "error" && states["summary"] == "not run", "\(states)")
+    }
+
+    @Test func whatAStepAddsIsCheckedWithTheLineThatMadeIt() async throws {
+        for (body, message) in [
+            ("ctx:add(container \"summary\" { commands = { \"true\" } })",
+             "FAILED split (0ms): the steps it added: workflow.lua:3: added[1] (container 'summary'): duplicate step name 'summary'"),
+            ("ctx:add(container \"x\" { commands = { 42 } })",
+             "ctx:add: workflow.lua:3: added[1].commands[1]: expected string, got number"),
+            ("ctx:add(container \"x\" { after = { \"summary\" }, commands = { \"true\" } })",
+             "the steps form a cycle: 'summary' -> 'x' -> 'summary'"),
+            ("ctx:add(42)", "workflow.lua:3: ctx:add: argument 1: expected a step"),
+        ] {
+            let folder = try workflowFolder("""
+                workflow { name = "bad", steps = {
+                  code "split" { run = function(ctx)
+                    \(body)
+                  end },
+                  container "summary" { after = { "split" }, commands = { "true" } },
+                } }
+                """)
+            let outcome = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "-q"], in: folder)
+            #expect(outcome.status == 1)
+            let line = message.hasPrefix("FAILED") ? String(message.dropFirst("FAILED split (0ms): ".count)) : message
+            #expect(outcome.stderr.contains(line), "\(outcome.stderr)")
+            #expect(!outcome.stderr.contains("summary  success"))
+        }
+    }
+
+    @Test func anAddedCodeStepMayAddStepsAndALinkOfAChainWaitsForWhatTheOneBeforeAdded() async throws {
+        let folder = try workflowFolder("""
+            workflow { name = "nested", steps = {
+              code "a" { run = function(ctx)
+                ctx:add(code "inner" { run = function(ctx)
+                  ctx:add(container "leaf" { commands = { "echo leaf >> ../../ran.log" } })
+                end })
+              end },
+              code "b" { after = { "a" }, run = function(ctx)
+                local f = io.open(ctx:path("../../ran.log"), "a"); f:write("b\\n"); f:close()
+              end },
+            } }
+            """)
+        let outcome = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "-q"], in: folder)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(Self.ran(folder) == ["leaf", "b"])
+    }
+
+    @Test func resumeReusesAddedStepsAndRunsTheirGeneratorAgain() async throws {
+        let folder = try workflowFolder(Self.fanOut())
+        _ = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "-q"], in: folder)
+        let again = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "--resume"], in: folder)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("6 success; 5 from the cache"), "\(again.stderr)")
+        #expect(again.stderr.contains("cached greet-bob"))
+        #expect(Self.ran(folder).count == 5, "nothing ran twice: \(Self.ran(folder))")
+    }
+
+    @Test func aRunKilledAmidAddedStepsIsFinishedByRestart() async throws {
+        let folder = try workflowFolder(Self.fanOut(sleep: "120"))
+        // Killed once the three added steps run and the record shows their generator succeeded.
+        let outcome = try await interrupt(["run", "workflow.lua", "--runs-dir", "runs", "--jobs", "4"], in: folder,
+                                          signal: SIGKILL) {
+            guard Self.ran(folder).count == 4, let id = try? onlyRun(in: folder).lastPathComponent else { return false }
+            return (try? await Self.states(folder, id))?["split"] == "success"
+        }
+        #expect(outcome.status != 0)
+        let id = try onlyRun(in: folder).lastPathComponent
+        // Restart stops what the killed run left running; the steps it runs again end at once.
+        let script = try contents(folder.appending(path: "workflow.lua")).replacingOccurrences(of: "sleep 120", with: "sleep 0")
+        try script.write(to: folder.appending(path: "workflow.lua"), atomically: true, encoding: .utf8)
+        let restart = try await flowlua(["restart", id, "--runs-dir", "runs"], in: folder)
+        #expect(restart.status == 0, "\(restart.stderr)")
+        let states = try await Self.states(folder, id)
+        #expect(states.values.allSatisfy { $0 == "success" } && states.count == 6, "\(states)")
+        #expect(Self.ran(folder).filter { $0 == "summary" }.count == 1)
+        #expect(Self.ran(folder).filter { $0 == "fetch" }.count == 1, "what succeeded before the kill does not run again")
+    }
+
+    @Test func ctrlCStopsAddedStepsAndTheRunEndsCanceled() async throws {
+        let folder = try workflowFolder(Self.fanOut(sleep: "120"))
+        let outcome = try await interrupt(["run", "workflow.lua", "--runs-dir", "runs", "--jobs", "4", "--grace", "1"],
+                                          in: folder) { Self.ran(folder).count == 4 }
+        #expect(outcome.status == 130, "\(outcome.stderr)")
+        let states = try await Self.states(folder, try onlyRun(in: folder).lastPathComponent)
+        #expect(states["greet-ada"] == "canceled" && states["summary"] == "canceled", "\(states)")
+    }
+}
