@@ -142,6 +142,44 @@ struct AddedStepsTests {
         #expect(Self.ran(folder).filter { $0 == "fetch" }.count == 1, "what succeeded before the kill does not run again")
     }
 
+    @Test func foreachRunsOverALinesFileARunVariableOrAFunction() async throws {
+        let folder = try workflowFolder("""
+            local function touch(prefix) return function(item) return container(prefix .. item) { commands = { "touch " .. prefix .. item } } end end
+            workflow { name = "forms", steps = {
+              code "make" { run = function(ctx)
+                ctx.vars.letters = { "a", "b" }
+                local f = io.open(ctx:path("lines.txt"), "w"); f:write("x\\n\\n  y  \\n"); f:close()
+              end },
+              foreach "lines" { after = { "make" }, over = { lines = "lines.txt" }, step = touch("l-") },
+              foreach "vars" { after = { "make" }, over = { var = "letters" }, step = touch("v-") },
+              foreach "fn" { over = function(ctx) return { 1, 2, 3 } end, step = touch("f-") },
+              container "all" { after = { "lines", "vars", "fn" }, commands = { "ls l-* v-* f-* | tr '\\n' ' ' > all.txt" } },
+            } }
+            """)
+        let outcome = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "-q"], in: folder)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(try contents(try onlyRun(in: folder).appending(path: "all.txt")) == "f-1 f-2 f-3 l-x l-y v-a v-b ")
+    }
+
+    @Test func aForeachWithoutAListFailsNamingWhatIsMissing() async throws {
+        let folder = try workflowFolder("""
+            workflow { name = "bad", steps = {
+              foreach "g" { over = { var = "nothing" }, step = function(i) return container("s" .. i) { commands = { "true" } } end },
+            } }
+            """)
+        let outcome = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "-q"], in: folder)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("foreach 'g': over.var: run variable 'nothing' is nil, not a list"), "\(outcome.stderr)")
+        let check = try await flowlua(["check", "workflow.lua"], in: try workflowFolder("""
+            workflow { name = "bad", steps = {
+              foreach "g" { over = 42, step = function(i) end },
+            } }
+            """))
+        #expect(check.status == 2)
+        #expect(check.stderr.contains("workflow.lua:2: foreach 'g': over: expected a function(ctx) returning a list"),
+                "\(check.stderr)")
+    }
+
     @Test func ctrlCStopsAddedStepsAndTheRunEndsCanceled() async throws {
         let folder = try workflowFolder(Self.fanOut(sleep: "120"))
         let outcome = try await interrupt(["run", "workflow.lua", "--runs-dir", "runs", "--jobs", "4", "--grace", "1"],

@@ -50,6 +50,16 @@ struct ExampleTests {
         #expect(summary.contains("most_frequent\tthe\t88\n"))
     }
 
+    @Test func samplesAddsAStepPerSampleAndSummarisesThem() async throws {
+        let runs = try scratch()
+        let result = try await flowlua(["examples/samples/workflow.lua", "-p", "samples=5", "--runs-dir", runs.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("add    5 steps from measure: measure-sample1, measure-sample2"), "\(result.stderr)")
+        let run = try #require(try FileManager.default.contentsOfDirectory(atPath: runs.path).first { !$0.hasPrefix(".") })
+        let summary = try String(contentsOf: runs.appending(path: "\(run)/results/summary.tsv"), encoding: .utf8)
+        #expect(summary == (1...5).map { "sample\($0)\t7\n" }.joined())
+    }
+
     @Test func checkValidatesWithoutRunning() async throws {
         let cwd = try scratch()
         let script = repositoryRoot.appending(path: "examples/hello/workflow.lua").path

@@ -8,6 +8,7 @@
 --   container "name" { commands = {...}, inputs = {...}, outputs = {...} }
 --   code "name" { run = function(ctx) ... end }   or   code "name" (function(ctx) ... end)
 --   notebook "name" { notebook = "nb.ipynb", params = {...} }
+--   foreach "name" { over = ..., step = function(item, i) return container(...) end }
 --
 -- Each constructor returns a plain table; the host checks every field when
 -- the script has run, naming the table path of anything wrong.
@@ -118,6 +119,71 @@ M.container = step("container")
 M.code = step("code")
 M.notebook = step("notebook")
 
+-- The items a foreach runs over, as its code step finds them.
+local function items(over, ctx, name)
+  local what = "foreach '" .. name .. "': over"
+  if type(over) == "function" then
+    local list = over(ctx)
+    if type(list) ~= "table" then error(what .. ": expected the function to return a list, got " .. type(list), 0) end
+    return list
+  elseif type(over) == "table" and over.lines ~= nil then
+    local path = ctx:path(over.lines)
+    local file, why = io.open(path, "r")
+    if not file then error(what .. ".lines: cannot read " .. over.lines .. ": " .. tostring(why), 0) end
+    local list = {}
+    for line in file:lines() do
+      if line:match("%S") then list[#list + 1] = line:match("^%s*(.-)%s*$") end
+    end
+    file:close()
+    return list
+  elseif type(over) == "table" and over.var ~= nil then
+    local list = ctx.vars[over.var]
+    if type(list) ~= "table" then
+      error(what .. ".var: run variable '" .. tostring(over.var) .. "' is " .. type(list) .. ", not a list", 0)
+    end
+    return list
+  end
+  error(what .. ": expected a function(ctx) returning a list, { lines = \"file\" } or { var = \"name\" }", 0)
+end
+
+-- foreach "name" { over = ..., step = function(item, i) return container(...) end, after = {...}, ... }
+-- A code step that, as it runs, adds the step (or list of steps) `step`
+-- makes for each item of `over`: a function(ctx) returning a list, the
+-- lines of a file in the run folder ({ lines = "samples.txt" }), or a list
+-- in a run variable ({ var = "samples" }). Steps that wait for it wait for
+-- all it added. Its other fields are a code step's.
+local native_code = native.step("code")
+function M.foreach(name)
+  local declare = native_code(name)  -- called from the script's line: the step is placed there
+  return function(options)
+    if type(options) ~= "table" then
+      error("foreach '" .. tostring(name) .. "': expected a table of fields, got " .. type(options), 2)
+    end
+    local over, make = options.over, options.step
+    if type(make) ~= "function" then
+      error("foreach '" .. name .. "': step: expected a function(item, i) returning a step, got " .. type(make), 2)
+    end
+    if type(over) ~= "function" and (type(over) ~= "table" or (over.lines == nil and over.var == nil)) then
+      error("foreach '" .. name .. "': over: expected a function(ctx) returning a list, { lines = \"file\" } "
+        .. "or { var = \"name\" }, got " .. type(over), 2)
+    end
+    if options.run ~= nil then error("foreach '" .. name .. "': field 'run' is set by foreach", 2) end
+    local fields = {}
+    for k, v in next, options do
+      if k ~= "over" and k ~= "step" then fields[k] = v end
+    end
+    fields.run = function(ctx)
+      for i, item in ipairs(items(over, ctx, name)) do
+        local made = make(item, i)
+        if made == nil then error("foreach '" .. name .. "': step returned nothing for item " .. i, 0) end
+        ctx:add(made)
+      end
+    end
+    local t = declare(fields)
+    return t  -- not a tail call: the C side looks two levels up
+  end
+end
+
 -- The workflow the script declared (set by `workflow {}`).
 M.declared = nil
 
@@ -159,6 +225,7 @@ function M.install(env)
   if type(env) ~= "table" then error("install: expected an environment table, got " .. type(env), 2) end
   env.workflow, env.param, env.worker = M.workflow, M.param, M.worker
   env.container, env.code, env.notebook = M.container, M.code, M.notebook
+  env.foreach = M.foreach
   env.flow = require("flowlua.flow")
   return M
 end
