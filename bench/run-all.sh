@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmarks one after the other and reports which met their target:
-#   check.sh fanout.sh codechain.sh plan.sh chain.sh resume.sh outputs.sh docker.sh slurm.sh
+#   check.sh fanout.sh codechain.sh plan.sh chain.sh resume.sh outputs.sh dynamic.sh docker.sh slurm.sh
 #
 # Run from the repository root:   bench/run-all.sh [NAME ...]
-#   NAME             run only these (check, fanout, codechain, plan, chain, resume, outputs, docker, slurm)
+#   NAME             run only these (check, fanout, codechain, plan, chain, resume, outputs, dynamic, docker, slurm)
 #   Environment variables (FLOWLUA, RUNS, WARMUP, N, ...) reach every script,
 #   so N=50 RUNS=2 WARMUP=0 bench/run-all.sh is a quick smoke test.
 #
@@ -11,7 +11,7 @@
 # one could not run (usage error) or on a usage error here.
 set -euo pipefail
 
-ALL=(check fanout codechain plan chain resume outputs docker slurm)
+ALL=(check fanout codechain plan chain resume outputs dynamic docker slurm)
 if [[ ! -f Package.swift || ! -f bench/run-all.sh ]]; then
   echo "bench/run-all.sh: run it from the repository root" >&2
   exit 2
