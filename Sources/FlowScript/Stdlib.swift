@@ -65,6 +65,8 @@ enum Stdlib {
           error("os.exit cannot end a workflow (flowlua records every run): raise an error with error(...) instead", 2)
         end
         require("flowlua.dsl").install(_G)
+        -- Commands started with os.execute or io.popen are tracked and stopped like flow.sh's.
+        require("flowlua.process").install()
         return function(template) script = template end
         """
 }
