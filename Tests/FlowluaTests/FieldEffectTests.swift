@@ -7,6 +7,9 @@ import Testing
 @Suite("Fields take effect or are refused")
 struct FieldEffectTests {
     @Test(arguments: [
+        ("requirements on a notebook step run by papermill on this machine",
+         #"steps = { notebook "n" { notebook = "n.ipynb", requirements = { "numpy" } } }"#,
+         "steps[1] (notebook 'n'): requirements: worker 'notebook' of type notebook runs papermill on this machine and installs nothing"),
         ("an image on a step of the default worker",
          #"steps = { container "a" { image = "local/busybox:1", commands = { "true" } } }"#,
          "steps[1] (container 'a'): image: worker 'subprocess' of type subprocess runs commands on this machine"),

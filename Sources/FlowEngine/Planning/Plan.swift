@@ -102,6 +102,10 @@ public struct Plan: Sendable {
                 throw PlanError.at(step, i, "image: worker '\(worker.name)' of type \(worker.type.rawValue) runs commands "
                     + "on this machine, not in an image: give the step a docker or slurm worker")
             }
+            if case .notebook(let notebook) = step, !notebook.requirements.isEmpty, worker.type != .nbdocker {
+                throw PlanError.at(step, i, "requirements: worker '\(worker.name)' of type \(worker.type.rawValue) runs "
+                    + "papermill on this machine and installs nothing: give the step an nbdocker worker")
+            }
             workers.append(worker)
             after.append(info.after)
 
