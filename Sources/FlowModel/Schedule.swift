@@ -133,12 +133,13 @@ public struct Schedule: Sendable {
     /// Grows the graph while the run goes on: `dependencies` holds every
     /// step's, those of the steps there were first, then those of new steps,
     /// which start pending. A step there was before may gain dependencies
-    /// only while it is pending; it then waits for them too.
-    public mutating func grow(to dependencies: [[Int]]) {
+    /// only while it is pending; it then waits for them too. New steps in
+    /// `completed` succeeded already (before a restart): they never start.
+    public mutating func grow(to dependencies: [[Int]], completed: Set<Int> = []) {
         let count = self.dependencies.count
         precondition(dependencies.count >= count, "a graph only grows")
         dependents.append(contentsOf: Array(repeating: [], count: dependencies.count - count))
-        status.append(contentsOf: Array(repeating: .pending, count: dependencies.count - count))
+        status.append(contentsOf: (count..<dependencies.count).map { completed.contains($0) ? .success : .pending })
         waitingOn.append(contentsOf: Array(repeating: 0, count: dependencies.count - count))
         for step in dependencies.indices {
             let old = step < count ? self.dependencies[step] : []
@@ -150,7 +151,7 @@ public struct Schedule: Sendable {
             }
         }
         self.dependencies = dependencies
-        for step in count..<dependencies.count where waitingOn[step] == 0 { ready.insert(step) }
+        for step in count..<dependencies.count where waitingOn[step] == 0 && status[step] == .pending { ready.insert(step) }
     }
 
     /// Marks a step that never started as done without running it (it was

@@ -61,6 +61,10 @@ extension Flowlua {
             let generators = Set(try store.transitions(of: run.id).filter { $0.status == RunRecorder.added }
                 .compactMap { transition in before.first { $0.position == transition.position }?.name })
             let names = try store.prepareRestart(run.id, steps: RunSession.steps(of: plan)).subtracting(generators)
+            // What they added and did succeed is done, once they add it again.
+            let declared = Set(plan.workflow.steps.map(\.name))
+            let added = Set(before.filter { $0.status == .success && !declared.contains($0.name) }.map(\.name))
+                .subtracting(generators)
             let completed = Set(plan.workflow.steps.indices.filter { names.contains(plan.workflow.steps[$0].name) })
             var remote: [Int: String] = [:]
             for (index, step) in plan.workflow.steps.enumerated() where plan.workers[index].isRemote {
@@ -85,7 +89,7 @@ extension Flowlua {
             }
             let (report, signal, unrecorded) = try await session.execute(host, plan, id: run.id,
                                                               carryover: Carryover(completed: completed, vars: run.vars,
-                                                                                   remote: remote))
+                                                                                   remote: remote, added: added))
             let code = RunSession.exitCode(report, signal: signal, unrecorded: unrecorded)
             if code != 0 { throw ExitCode(code) }
         }

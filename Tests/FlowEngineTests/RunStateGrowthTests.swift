@@ -60,6 +60,18 @@ struct RunStateGrowthTests {
         #expect(started(run.end("q2")) == [1])
     }
 
+    @Test func addedStepsThatSucceededBeforeARestartAreDoneWhenAddedAgain() throws {
+        var run = try Machine([step("split"), step("gather", after: ["split"])], carryover: Carryover(added: ["p2"]))
+        _ = run.begin()
+        let (grown, _) = try run.state.plan.adding(Self.parts, by: 0)
+        let split = run.on { $0.ended(0, attempt: 1, ExecResult(exitCode: 0), grown: grown) }
+        #expect(split.contains(.observe(.stepNotRun(step: "p2", index: 3, status: .success,
+                                                    reason: "succeeded before the restart"))))
+        #expect(started(split) == [2, 4], "p2 does not run again")
+        _ = run.end("p1")
+        #expect(started(run.end("p3")) == [1])
+    }
+
     @Test func addedStepsAreCheckedAsDeclaredOnesAre() throws {
         let plan = try Plan(Workflow(name: "w", steps: [step("split"), step("gather", after: ["split"])]), arguments: [:])
         func error(_ steps: [Step]) -> String {

@@ -8,10 +8,15 @@ public struct Carryover: Sendable {
     /// Remote jobs an earlier process submitted for steps that had not
     /// ended, by step: followed again rather than submitted again.
     public var remote: [Int: String]
+    /// Steps added as the run went (in no script) that succeeded, by name:
+    /// added again, they count as done and do not run again.
+    public var added: Set<String>
 
-    public init(completed: Set<Int> = [], vars: [String: Value] = [:], remote: [Int: String] = [:]) {
+    public init(completed: Set<Int> = [], vars: [String: Value] = [:], remote: [Int: String] = [:],
+                added: Set<String> = []) {
         self.completed = completed
         self.vars = vars
         self.remote = remote
+        self.added = added
     }
 }

@@ -18,8 +18,11 @@ extension RunState {
         states.append(contentsOf: Array(repeating: StateRecord(), count: total - count))
         results.append(contentsOf: Array(repeating: nil, count: total - count))
         attempts.append(contentsOf: Array(repeating: 0, count: total - count))
-        schedule.grow(to: grown.dependencies)
+        // Added again after a restart: those that succeeded before are done.
+        let done = addedBefore.isEmpty ? [] : Set((count..<total).filter { addedBefore.contains(name($0)) })
+        schedule.grow(to: grown.dependencies, completed: done)
         emit(.observe(.stepsAdded(by: name(generator), index: generator,
                                   steps: (count..<total).map { StepEntry(grown.workflow.steps[$0]) })))
+        for index in done.sorted() { markNotRun(index, as: .success, reason: "succeeded before the restart") }
     }
 }

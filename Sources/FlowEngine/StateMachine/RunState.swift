@@ -53,6 +53,8 @@ public struct RunState: Sendable {
     public internal(set) var finished = false
     /// Steps whose result came from the cache: the run that produced it.
     public internal(set) var cachedFrom: [Int: String] = [:]
+    /// Added steps that succeeded before a restart, by name (`Carryover.added`).
+    let addedBefore: Set<String>
     /// Links of code chains handed out: the link after each.
     var nextLink: [Int: Int] = [:]
 
@@ -98,6 +100,7 @@ public struct RunState: Sendable {
         needs = plan.workflow.steps.map { Resources($0.info) }
         hasRemote = isRemote.contains(true)
         adoptable = carryover.remote.filter { !completed.contains($0.key) }
+        addedBefore = carryover.added
         for index in completed.sorted() { move(index, to: .success, message: "succeeded before the restart") }
     }
 
