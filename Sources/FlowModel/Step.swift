@@ -19,6 +19,7 @@ public struct StepInfo: Sendable, Hashable {
         var timeout: Double?
         var callbacks: Callbacks
         var origin: String?
+        var values: [String]
     }
 
     // Immutable once shared: a setter on a shared box copies it first.
@@ -98,6 +99,12 @@ public struct StepInfo: Sendable, Hashable {
         get { fields.callbacks }
         set { fields.callbacks = newValue }
     }
+    /// The run variables the step sets by writing a JSON object to the file
+    /// named by `$FLOWLUA_VALUES` (code steps set `ctx.vars` instead).
+    public var values: [String] {
+        get { fields.values }
+        set { fields.values = newValue }
+    }
     /// Where the script declared the step (`workflow.lua:12`).
     public var origin: String? {
         get { fields.origin }
@@ -107,10 +114,10 @@ public struct StepInfo: Sendable, Hashable {
     public init(name: String, after: [String] = [], inputs: [String] = [], outputs: [String] = [],
                 worker: String? = nil, env: [String: String] = [:], cpus: Double? = nil,
                 memory: UInt64? = nil, retries: Int = 0, retryDelay: Double = 1, timeout: Double? = nil,
-                callbacks: Callbacks = .init(), origin: String? = nil) {
+                callbacks: Callbacks = .init(), origin: String? = nil, values: [String] = []) {
         box = Box(Fields(name: name, after: after, inputs: inputs, outputs: outputs, worker: worker, env: env,
                          cpus: cpus, memory: memory, retries: retries, retryDelay: retryDelay, timeout: timeout,
-                         callbacks: callbacks, origin: origin))
+                         callbacks: callbacks, origin: origin, values: values))
     }
 
     public static func == (a: StepInfo, b: StepInfo) -> Bool {

@@ -1,8 +1,9 @@
 /// `${name}` substitution in commands, paths and notebook parameters.
 ///
-/// Only the exact forms `${identifier}` and `${identifier:q}` belong to
-/// flowlua; everything else reaches the shell untouched: `$HOME`, `$1`, `$$`,
-/// `${HOME:-/tmp}`. Write `$${name}` to pass a literal `${name}` to the shell.
+/// Only the exact forms `${name}` and `${name:q}` belong to flowlua, where
+/// a name is an identifier, or a path into a record or a list below one
+/// (`${sample.id}`, `${reads.1}`, counted from 1 as Lua does); everything
+/// else reaches the shell untouched: `$HOME`, `$1`, `$$`, `${HOME:-/tmp}`. Write `$${name}` to pass a literal `${name}` to the shell.
 ///
 /// `${name}` puts the value in as it is (as Snakemake's `{name}` does): a
 /// value may be a piece of a command. `${name:q}` puts it in as one shell
@@ -78,8 +79,19 @@ public enum Template {
         guard bytes.first == UInt8(ascii: "{") else { return nil }
         let start = bytes.index(after: bytes.startIndex)
         var end = start
-        while end != bytes.endIndex, isNameByte(bytes[end], first: end == start) { end = bytes.index(after: end) }
-        guard end != start else { return nil }
+        var afterDot = false
+        while end != bytes.endIndex {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "."), end != start, !afterDot {
+                afterDot = true
+            } else if isNameByte(byte, first: end == start) {
+                afterDot = false
+            } else {
+                break
+            }
+            end = bytes.index(after: end)
+        }
+        guard end != start, !afterDot else { return nil }
         let name = String(text[start ..< end])
         let quoted = bytes[end...].starts(with: ":q".utf8)
         if quoted { end = bytes.index(end, offsetBy: 2) }
@@ -94,6 +106,22 @@ public enum Template {
         case UInt8(ascii: "0") ... UInt8(ascii: "9"): !first
         default: false
         }
+    }
+
+    /// Whether `name` can be a variable's name: an ASCII identifier.
+    public static func isIdentifier(_ name: String) -> Bool {
+        var first = true
+        for byte in name.utf8 {
+            guard isNameByte(byte, first: first) else { return false }
+            first = false
+        }
+        return !first
+    }
+
+    /// The variable a placeholder's name starts with: `sample` for
+    /// `${sample.reads.1}`.
+    public static func root(of name: String) -> Substring {
+        name.utf8.firstIndex(of: UInt8(ascii: ".")).map { name[..<$0] } ?? name[...]
     }
 }
 

@@ -45,6 +45,7 @@ public indirect enum ConsoleValue: Sendable, Hashable {
         case .float(let d): self = .number(d)
         case .boolean(let b): self = .boolean(b)
         case .list(let items): self = .list(items.map(ConsoleValue.init))
+        case .record(let fields): self = .table(fields.mapValues(ConsoleValue.init))
         }
     }
 

@@ -380,6 +380,7 @@ extension LuaValue {
         case .float(let d): self = .number(d)
         case .boolean(let b): self = .boolean(b)
         case .list(let items): self = .table(LuaTable(array: items.map(LuaValue.init)))
+        case .record(let fields): self = .table(LuaTable(fields.mapValues(LuaValue.init)))
         }
     }
 

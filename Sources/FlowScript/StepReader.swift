@@ -41,6 +41,7 @@ struct StepReader {
             case "on_success": spec.on_success = try function(value, name)
             case "on_failure": spec.on_failure = try function(value, name)
             case "on_cancel": spec.on_cancel = try function(value, name)
+            case "values": spec.values = try strings(value, name)
             case "image": spec.image = try string(value, name)
             case "commands": spec.commands = try strings(value, name)
             case "network": spec.network = try boolean(value, name)

@@ -196,6 +196,16 @@ struct WorkflowLoader {
             }
             memory = bytes
         }
+        var seen: Set<String> = []
+        for (i, name) in (s.values ?? []).enumerated() {
+            guard Template.isIdentifier(name) else {
+                throw fail(path + [key("values"), LuaPathKey(intValue: i + 1)],
+                           "'\(name)' is not a variable name (letters, digits and _, not starting with a digit)")
+            }
+            guard seen.insert(name).inserted else {
+                throw fail(path + [key("values"), LuaPathKey(intValue: i + 1)], "'\(name)' is listed twice")
+            }
+        }
         let callbacks = Callbacks(onStart: s.on_start.map { reference($0.function) },
                                   onSuccess: s.on_success.map { reference($0.function) },
                                   onFailure: s.on_failure.map { reference($0.function) },
@@ -203,7 +213,8 @@ struct WorkflowLoader {
         let info = StepInfo(name: s.name, after: s.after ?? [], inputs: s.inputs ?? [], outputs: s.outputs ?? [],
                             worker: s.worker, env: (s.env ?? [:]).mapValues(\.text), cpus: s.cpus,
                             memory: memory, retries: s.retries ?? 0, retryDelay: s.retry_delay ?? 1,
-                            timeout: s.timeout, callbacks: callbacks, origin: origin(of: element, line: s.line))
+                            timeout: s.timeout, callbacks: callbacks, origin: origin(of: element, line: s.line),
+                            values: s.values ?? [])
         switch s.kind {
         case "container":
             guard let commands = s.commands else { throw fail(path, "missing field 'commands'") }

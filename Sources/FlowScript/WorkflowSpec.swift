@@ -59,8 +59,19 @@ struct ValueSpec: Decodable {
             return .list(try table.array.enumerated().map {
                 try convert($0.element, path: path + [LuaPathKey(intValue: $0.offset + 1)])
             })
+        case .table(let table) where table.array.isEmpty:
+            var fields: [String: Value] = [:]
+            for (key, value) in table.hash {
+                guard case .string(let name) = key else {
+                    throw LuaDecodingError(path: path, "a record's fields need string names, got key \(key)")
+                }
+                fields[name] = try convert(value, path: path + [LuaPathKey(stringValue: name)])
+            }
+            return .record(fields)
+        case .table:
+            throw LuaDecodingError(path: path, "expected a list or a record, got a table with both items and named fields")
         default:
-            throw LuaDecodingError(path: path, "expected a string, number, boolean or list, got \(lua.typeName)")
+            throw LuaDecodingError(path: path, "expected a string, number, boolean, list or record, got \(lua.typeName)")
         }
     }
 }
@@ -122,6 +133,8 @@ struct StepSpec {
     var on_success: LuaCallable?
     var on_failure: LuaCallable?
     var on_cancel: LuaCallable?
+    /// Run variables a container or notebook step writes to `$FLOWLUA_VALUES`.
+    var values: [String]?
     // container
     var image: String?
     var commands: [String]?
@@ -147,6 +160,7 @@ struct StepSpec {
             if network != nil { return ("network", "container") }
         }
         if kind != "code", run != nil { return ("run", "code") }
+        if kind == "code", values != nil { return ("values", "container and notebook") }
         if kind != "notebook" {
             if notebook != nil { return ("notebook", "notebook") }
             if output != nil { return ("output", "notebook") }

@@ -23,31 +23,7 @@ enum JSONText {
             .joined(separator: ",") + "}"
     }
 
-    static func value(_ value: Value) -> String {
-        switch value {
-        case .string(let s): string(s)
-        case .integer(let i): String(i)
-        case .float(let d): d.isFinite ? "\(d)" : "null"
-        case .boolean(let b): b ? "true" : "false"
-        case .list(let items): "[" + items.map(self.value).joined(separator: ",") + "]"
-        }
-    }
+    static func value(_ value: Value) -> String { value.json }
 
-    static func string(_ text: String) -> String {
-        // Most names and values need no escapes: checked by byte, copied whole.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + text + "\"" }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ text: String) -> String { Value.json(text) }
 }

@@ -117,6 +117,11 @@ struct KeyText {
 
     /// `tag` NUL `name=type:value` NUL.
     mutating func assignment(_ tag: String, _ name: String, _ value: Value) {
-        put(tag); end(); put(name); put("="); put(value.typeName); put(":"); put(value.rendered); end()
+        // Lists and records as JSON: ["a b"] and ["a", "b"] render alike.
+        let text = switch value {
+        case .list, .record: value.json
+        default: value.rendered
+        }
+        put(tag); end(); put(name); put("="); put(value.typeName); put(":"); put(text); end()
     }
 }

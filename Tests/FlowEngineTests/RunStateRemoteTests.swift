@@ -64,6 +64,19 @@ struct RunStateRemoteTests {
         #expect(canceling.on { $0.submitted(0, attempt: 2, remoteID: "1", adopted: false) }.isEmpty, "a stale submission")
     }
 
+    @Test func nothingIsReleasedOnAJobWhoseValuesTheDependentMayUse() throws {
+        var publisher = StepInfo(name: "a", worker: "hpc", values: ["n"])
+        publisher.retryDelay = 0.5
+        var run = try Machine([.container(ContainerStep(info: publisher, commands: ["true"])),
+                               step("b", after: ["a"], worker: "hpc")], workers: cluster)
+        _ = run.begin()
+        #expect(started(run.on { $0.submitted(0, attempt: 1, remoteID: "101", adopted: false) }).isEmpty)
+        #expect(run.state.released.isEmpty)
+        let ended = run.end("a", changes: ["n": .integer(3)])
+        #expect(started(ended) == [1], "b starts once a's values are known")
+        #expect(run.state.vars["n"] == .integer(3))
+    }
+
     @Test func remoteStepsStartWithoutALocalSlot() throws {
         var run = try Machine([step("local"), step("r1", worker: "hpc"), step("r2", worker: "hpc")], workers: cluster,
                               jobs: 1)

@@ -51,4 +51,18 @@ struct TemplateTests {
         let error = try #require(throws: SubstitutionError.self) { _ = try quoted("${nope:q}") }
         #expect(error.name == "nope")
     }
+
+    @Test func aDottedNameIsAPathIntoARecordOrList() throws {
+        #expect(Template.names(in: "${sample.id} ${reads.1} ${a.b_2.c:q}") == ["sample.id", "reads.1", "a.b_2.c"])
+        #expect(Template.root(of: "sample.reads.1") == "sample")
+        #expect(Template.root(of: "plain") == "plain")
+        for text in ["${a.}", "${a..b}", "${.a}", "${a.b-c}", "${1.a}"] {
+            #expect(try substitute(text) == text, "\(text) is not flowlua's and must not change")
+        }
+    }
+
+    @Test func aVariableNameIsAnIdentifier() {
+        for name in ["n", "_x", "sample_2"] { #expect(Template.isIdentifier(name), "\(name)") }
+        for name in ["", "2n", "a-b", "a.b", "é"] { #expect(!Template.isIdentifier(name), "\(name)") }
+    }
 }

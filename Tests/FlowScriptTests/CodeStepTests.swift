@@ -84,8 +84,10 @@ struct CodeStepTests {
             ("ctx.vars[1] = 'x'", "ctx.vars[1]: run variables need names"),
             ("ctx.vars[true] = 1", "ctx.vars: run variable names must be strings, got true"),
             ("ctx.vars.ok = 1; ctx.vars[2.5] = 1", "ctx.vars: run variable names must be strings, got 2.5"),
-            ("ctx.vars.f = print", "ctx.vars.f: expected a string, number, boolean or list, got function"),
-            ("ctx.vars.t = { a = 1 }", "ctx.vars.t: expected a string, number, boolean or list, got table"),
+            ("ctx.vars.f = print", "ctx.vars.f: expected a string, number, boolean, list or record, got function"),
+            ("ctx.vars.t = { a = { print } }", "ctx.vars.t.a[1]: expected a string, number, boolean, list or record, got function"),
+            ("ctx.vars.t = { 1, a = 1 }", "ctx.vars.t: expected a list or a record, got a table with both items and named fields"),
+            ("ctx.vars.t = { [1.5] = 1 }", "ctx.vars.t: a record's fields need string names, got key 1.5"),
         ]
         var steps = ""
         for (i, c) in cases.enumerated() { steps += "code \"s\(i)\" { run = function(ctx) \(c.body) end },\n" }

@@ -141,7 +141,9 @@ struct ConsoleTests {
         await host.setContext(parameters: [:], vars: ["a": .integer(1)], runID: "r1", folder: "/tmp/scratch")
         _ = await host.evaluate("ctx.vars.b = 'two'")
         #expect(try await host.contextVars().get() == ["a": .integer(1), "b": .string("two")])
-        _ = await host.evaluate("ctx.vars.c = { key = 'a map is no value' }")
+        _ = await host.evaluate("ctx.vars.c = { key = 'a record' }")
+        #expect(try await host.contextVars().get()["c"] == .record(["key": .string("a record")]))
+        _ = await host.evaluate("ctx.vars.d = { key = print }")
         let bad = await host.contextVars()
         #expect(throws: ConsoleFailure.self) { try bad.get() }
     }

@@ -35,4 +35,20 @@ struct CacheKeyTests {
         #expect(cache.key(for: changed, inputs: ["a.txt": "ha", "b.txt": "hb"]) != key, "a run variable is part of it")
         #expect(cache.key(for: resolved, inputs: ["a.txt": "ha", "b.txt": "hc"]) != key, "an input's content is part of it")
     }
+
+    @Test func listsAndRecordsInAKeyAreTellApartWhereTheirTextIsNot() throws {
+        let store = try temporaryStore()
+        let recorder = store.recorder(for: "run1")
+        defer { recorder.finish() }
+        let cache = RunCache(store: store, recorder: recorder)
+        let base = try JSONDecoder().decode(ResolvedStep.self, from: Data(step.utf8))
+        func key(_ value: Value) -> String? {
+            var changed = base
+            changed.vars["n"] = value
+            return cache.key(for: changed, inputs: [:])
+        }
+        #expect(key(.list([.string("a b")])) != key(.list([.string("a"), .string("b")])), "both render as 'a b'")
+        #expect(key(.record(["k": .integer(1)])) != key(.record(["k": .string("1")])))
+        #expect(key(.record(["a": .integer(1), "b": .integer(2)])) == key(.record(["b": .integer(2), "a": .integer(1)])))
+    }
 }

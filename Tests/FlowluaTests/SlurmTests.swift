@@ -88,6 +88,23 @@ struct SlurmTests {
         #expect(script.contains("/bin/sh -c 'cat a.txt > b.txt'"))
     }
 
+    @Test func aJobsValuesReachItsDependentWhichIsSubmittedOnlyOnceTheyAreKnown() async throws {
+        let space = try workspace("""
+                container "a" { worker = "hpc", values = { "job" }, commands = {
+                  [[printf '{"job": "%s"}' "$SLURM_JOB_ID" > "$FLOWLUA_VALUES"]] } },
+                container "b" { worker = "hpc", after = { "a" }, outputs = { "b.txt" }, commands = { "echo ${job} > b.txt" } },
+            """)
+        let outcome = try await space.run(["flow.lua"])
+        #expect(outcome.status == 0, Comment(rawValue: outcome.stderr))
+        let id = try #require(try await space.runIDs().first)
+        let a = try #require(try await remoteIDs(space, id)["a"])
+        #expect(space.file(".flowlua/runs/\(id)/b.txt") == "\(a)\n")
+        let lines = outcome.stderr.split(separator: "\n").map(String.init)
+        let submittedB = try #require(lines.firstIndex { $0.contains("submit b") })
+        let doneA = try #require(lines.firstIndex { $0.contains("done   a") })
+        #expect(doneA < submittedB, "b's command needs a's values: \(outcome.stderr)")
+    }
+
     @Test func aFailingJobFailsItsStepWithItsStderrAndWhatWaitsOnItIsNotRun() async throws {
         let space = try workspace("""
                 container "bad" { worker = "hpc", outputs = { "x" }, commands = { "echo fine", "echo it broke >&2; exit 3" } },

@@ -42,7 +42,18 @@ extension RunDriver {
             return attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: error), changes: [:])
         }
         if case .code = step { context.vars = state.vars }
-        let outcome = await runner.run(step, on: worker, context: context)
+        let declared = step.info.values
+        if !declared.isEmpty {
+            StepValues.prepare(context.logs.values)
+            context.environment[StepValues.variable] = context.logs.values
+        }
+        var outcome = await runner.run(step, on: worker, context: context)
+        if !declared.isEmpty, outcome.result.succeeded {
+            switch StepValues.read(context.logs.values, declared: declared) {
+            case .success(let values): outcome.changes.merge(values) { $1 }
+            case .failure(let failure): outcome.result.error = failure.description
+            }
+        }
         attemptEnded(index, attempt: attempt, outcome.result, changes: outcome.changes, added: outcome.added)
     }
 

@@ -194,6 +194,8 @@ public struct StepLogPaths: Sendable, Hashable {
     public var base: String
     public var stdout: String { base + ".stdout" }
     public var stderr: String { base + ".stderr" }
+    /// Where a step that declares `values` writes them (`$FLOWLUA_VALUES`).
+    public var values: String { base + ".values.json" }
 
     public init(base: String) {
         self.base = base

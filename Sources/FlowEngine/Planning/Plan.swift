@@ -59,7 +59,7 @@ public struct Plan: Sendable {
 
         // Each step once (a plan may hold 100,000): its name, worker and
         // paths, with what can be known now substituted.
-        let mayDefineVars = steps.contains { if case .code = $0 { true } else { false } }
+        let mayDefineVars = steps.contains { if case .code = $0 { true } else { !$0.info.values.isEmpty } }
         var index: [String: Int] = [:]
         index.reserveCapacity(steps.count)
         var workers: [WorkerSpec] = [], inputs: [[String]] = [], outputs: [[String]] = [], after: [[String]] = []

@@ -44,13 +44,21 @@ public struct Variables: Sendable {
         self.builtins = builtins
     }
 
-    /// The typed value of `name`, for the built-ins a string.
+    /// The typed value of `name`, for the built-ins a string; a dotted
+    /// name (`sample.reads.1`) is a path into a record or list.
     public func value(_ name: String) -> Value? {
-        runVars[name] ?? parameters[name] ?? workerVars[name] ?? builtins[name].map(Value.string)
+        guard name.utf8.contains(UInt8(ascii: ".")) else {
+            return runVars[name] ?? parameters[name] ?? workerVars[name] ?? builtins[name].map(Value.string)
+        }
+        let path = name.split(separator: ".", omittingEmptySubsequences: false)
+        return value(String(path[0]))?.value(at: path.dropFirst())
     }
 
     public func lookup(_ name: String) -> String? {
-        runVars[name]?.rendered ?? parameters[name]?.rendered ?? workerVars[name]?.rendered ?? builtins[name]
+        guard name.utf8.contains(UInt8(ascii: ".")) else {
+            return runVars[name]?.rendered ?? parameters[name]?.rendered ?? workerVars[name]?.rendered ?? builtins[name]
+        }
+        return value(name)?.rendered
     }
 
     /// Substitutes every `${name}` in `text`.

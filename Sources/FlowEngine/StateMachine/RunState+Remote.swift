@@ -22,8 +22,11 @@ extension RunState {
             let waitsOnJobs = plan.dependencies[dependent].allSatisfy { dependency in
                 switch schedule.status[dependency] {
                 case .success: true
-                // A step that may be retried gets a new job: nothing may wait on this one.
-                case .running: remoteIDs[dependency] != nil && plan.workflow.steps[dependency].info.retries == 0
+                // A step that may be retried gets a new job: nothing may wait
+                // on this one; nor on one whose values the dependent may use.
+                case .running:
+                    remoteIDs[dependency] != nil && plan.workflow.steps[dependency].info.retries == 0
+                        && plan.workflow.steps[dependency].info.values.isEmpty
                 default: false
                 }
             }
