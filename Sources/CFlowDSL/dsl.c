@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include "flowlua_dsl.h"
+#include <glob.h>
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <string.h>
@@ -84,9 +86,33 @@ static int step(lua_State *L) {
     return 1;
 }
 
+/* glob(folder, pattern): the paths below folder matching the shell pattern,
+   sorted, relative to folder; a folder's path ends in "/". */
+static int globbed(lua_State *L) {
+    size_t n;
+    const char *folder = luaL_checklstring(L, 1, &n);
+    const char *pattern = luaL_checkstring(L, 2);
+    lua_pushfstring(L, "%s/%s", folder, pattern);
+    glob_t g;
+    int rc = glob(lua_tostring(L, -1), GLOB_MARK | GLOB_BRACE, NULL, &g);
+    if (rc != 0 && rc != GLOB_NOMATCH) {
+        if (rc != GLOB_NOSPACE) globfree(&g);
+        return luaL_error(L, rc == GLOB_NOSPACE ? "out of memory" : "cannot list the files matching '%s'", pattern);
+    }
+    lua_createtable(L, rc == 0 ? (int)g.gl_pathc : 0, 0);
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
+        lua_pushstring(L, g.gl_pathv[i] + n + 1);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    if (rc == 0) globfree(&g);
+    return 1;
+}
+
 int flowlua_open_dsl(lua_State *L) {
-    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 2);
     lua_pushcfunction(L, step);
     lua_setfield(L, -2, "step");
+    lua_pushcfunction(L, globbed);
+    lua_setfield(L, -2, "glob");
     return 1;
 }

@@ -156,10 +156,14 @@ public struct CodeStep: Sendable, Hashable {
     public var info: StepInfo
     /// Identifies the function to whoever evaluated the script.
     public var function: FunctionReference
+    /// What the step adds to the run as it runs, in words (a `foreach`:
+    /// "one step per line of samples.txt"); nil if it adds nothing known.
+    public var expands: String?
 
-    public init(info: StepInfo, function: FunctionReference) {
+    public init(info: StepInfo, function: FunctionReference, expands: String? = nil) {
         self.info = info
         self.function = function
+        self.expands = expands
     }
 }
 

@@ -51,6 +51,7 @@ struct StepReader {
             case "params": spec.params = try decode([String: ValueSpec].self, value, name)
             case "requirements": spec.requirements = try strings(value, name)
             case "__line": if case .integer(let line)? = value.number { spec.line = line }
+            case "__expands": spec.expands = value.string
             default:
                 if !name.hasPrefix("__") { throw LuaDecodingError(path: at(name), "unknown field") }
             }

@@ -221,7 +221,10 @@ struct WorkflowLoader {
             return .container(ContainerStep(info: info, image: s.image, commands: commands, network: s.network ?? false))
         case "code":
             guard let run = s.run else { throw fail(path, "missing field 'run' (the step's function)") }
-            return .code(CodeStep(info: info, function: reference(run.function)))
+            let function = reference(run.function)
+            // A step calling ctx:add adds steps; what, only running it tells.
+            let adds = s.expands ?? (function.source.contains(":add(") ? "the steps its function adds (ctx:add)" : nil)
+            return .code(CodeStep(info: info, function: function, expands: adds))
         default:
             guard let notebook = s.notebook else { throw fail(path, "missing field 'notebook'") }
             return .notebook(NotebookStep(info: info, notebook: notebook, output: s.output,

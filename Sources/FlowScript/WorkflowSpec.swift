@@ -148,6 +148,8 @@ struct StepSpec {
     var requirements: [String]?
     /// `__line`, where the DSL saw the step declared.
     var line: Int?
+    /// `__expands`: what a `foreach` adds as it runs, in words.
+    var expands: String?
 
     /// The step kinds.
     static let kinds: Set<String> = ["container", "code", "notebook"]

@@ -33,6 +33,11 @@ extension Flowlua {
             let edges = plan.dependencies.reduce(0) { $0 + $1.count }
             print("\(options.script): ok: workflow '\(workflow.name)', \(count(workflow.parameters.count, "parameter")), "
                 + "\(count(workflow.steps.count, "step")), \(count(edges, "dependency", "dependencies"))")
+            let expanding = plan.expanding
+            if !expanding.isEmpty {
+                print("  \(count(expanding.count, "step adds", "steps add")) steps as the run goes on:")
+                for (step, adds) in expanding { print("    \(step): \(adds)") }
+            }
             withExtendedLifetime((host, plan)) { exitLeavingMemory() }
         }
 

@@ -164,6 +164,67 @@ struct AddedStepsTests {
         #expect(try contents(try onlyRun(in: folder).appending(path: "all.txt")) == "f-1 f-2 f-3 l-x l-y v-a v-b ")
     }
 
+    @Test func foreachOverTheFilesMatchingAPatternReadsWhatAnEarlierStepWrote() async throws {
+        let folder = try workflowFolder("""
+            workflow { name = "chunks", steps = {
+              container "split" { commands = { "mkdir -p chunks/sub && for i in 1 2 3; do echo $i$i > chunks/part$i.txt; done && touch chunks/.hidden.txt chunks/x.log" } },
+              foreach "count" { after = { "split" }, over = { files = "chunks/*.txt" }, step = function(path, i)
+                return container("count-" .. i) { inputs = { path }, outputs = { path .. ".n" },
+                                                  commands = { "wc -c < " .. path .. " | tr -d ' ' > " .. path .. ".n" } }
+              end },
+              code "listed" { after = { "split" }, run = function(ctx)
+                local f = io.open(ctx:path("listed.txt"), "w")
+                f:write(table.concat(ctx:glob("*/"), ","), " ", table.concat(ctx:glob("chunks/{part1,x}.*"), ","), " ",
+                        #ctx:glob("nothing/*"), "\\n")
+                f:close()
+              end },
+              code "outside" { after = { "split" }, run = function(ctx) ctx:glob("../*") end },
+              container "total" { after = { "count" }, commands = { "cat chunks/*.n | tr '\\n' ' ' > total.txt" } },
+            } }
+            """)
+        let outcome = try await flowlua(["run", "workflow.lua", "--runs-dir", "runs", "-q", "--keep-going"], in: folder)
+        #expect(outcome.status == 1, "outside fails: \(outcome.stderr)")
+        #expect(outcome.stderr.contains("ctx:glob: '../*' leaves the run folder"), "\(outcome.stderr)")
+        let run = try onlyRun(in: folder)
+        #expect(try contents(run.appending(path: "total.txt")) == "3 3 3 ", "one step per file, in order, no hidden file")
+        #expect(try contents(run.appending(path: "listed.txt")) == "chunks/ chunks/part1.txt,chunks/x.log 0\n")
+        let states = try await Self.states(folder, run.lastPathComponent)
+        #expect(states["count-3"] == "success" && states["total"] == "success", "\(states)")
+    }
+
+    @Test func checkSaysWhichStepsAddStepsAndTheGraphDrawsWhatTheyAdd() async throws {
+        let folder = try workflowFolder("""
+            local function touch(item) return container("t-" .. item) { commands = { "touch " .. item } } end
+            workflow { name = "expands", steps = {
+              foreach "lines" { over = { lines = "list.txt" }, step = touch },
+              foreach "files" { over = { files = "in/*.fq" }, step = touch },
+              foreach "var" { over = { var = "names" }, step = touch },
+              foreach "fn" { over = function(ctx) return { 1 } end, step = touch },
+              code "manual" { run = function(ctx) ctx:add(touch("m")) end },
+              code "plain" { run = function(ctx) end },
+              container "gather" { after = { "lines" }, commands = { "true" } },
+            } }
+            """)
+        let check = try await flowlua(["check", "workflow.lua"], in: folder)
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.hasSuffix("""
+              5 steps add steps as the run goes on:
+                lines: one step per line of list.txt
+                files: one step per file matching in/*.fq
+                var: one step per item of the run variable names
+                fn: one step per item its over function returns
+                manual: the steps its function adds (ctx:add)
+
+            """), "\(check.stdout)")
+        let graph = try await flowlua(["check", "--graph", "workflow.lua"], in: folder)
+        #expect(graph.stdout.contains("\"lines\" [shape=ellipse, peripheries=2];"), "\(graph.stdout)")
+        #expect(graph.stdout.contains("\"lines +\" [shape=box, style=dashed, label=\"one step per line of list.txt\"];"))
+        #expect(graph.stdout.contains("\"lines\" -> \"lines +\" [style=dashed];"))
+        #expect(graph.stdout.contains("\"lines +\" -> \"gather\" [style=dashed];"), "the gather waits for what is added")
+        #expect(graph.stdout.contains("\"plain\" [shape=ellipse];"))
+        #expect(!graph.stdout.contains("\"plain +\""))
+    }
+
     @Test func aForeachWithoutAListFailsNamingWhatIsMissing() async throws {
         let folder = try workflowFolder("""
             workflow { name = "bad", steps = {

@@ -136,6 +136,9 @@ local function items(over, ctx, name)
     end
     file:close()
     return list
+  elseif type(over) == "table" and over.files ~= nil then
+    if type(over.files) ~= "string" then error(what .. ".files: expected a pattern string, got " .. type(over.files), 0) end
+    return ctx:glob(over.files)
   elseif type(over) == "table" and over.var ~= nil then
     local list = ctx.vars[over.var]
     if type(list) ~= "table" then
@@ -143,14 +146,16 @@ local function items(over, ctx, name)
     end
     return list
   end
-  error(what .. ": expected a function(ctx) returning a list, { lines = \"file\" } or { var = \"name\" }", 0)
+  error(what .. ": expected a function(ctx) returning a list, { lines = \"file\" }, { files = \"pattern\" } "
+    .. "or { var = \"name\" }", 0)
 end
 
 -- foreach "name" { over = ..., step = function(item, i) return container(...) end, after = {...}, ... }
 -- A code step that, as it runs, adds the step (or list of steps) `step`
 -- makes for each item of `over`: a function(ctx) returning a list, the
--- lines of a file in the run folder ({ lines = "samples.txt" }), or a list
--- in a run variable ({ var = "samples" }). Steps that wait for it wait for
+-- lines of a file in the run folder ({ lines = "samples.txt" }), the files
+-- matching a pattern there ({ files = "chunks/*.txt" }, see ctx:glob), or a
+-- list in a run variable ({ var = "samples" }). Steps that wait for it wait for
 -- all it added. Its other fields are a code step's.
 local native_code = native.step("code")
 function M.foreach(name)
@@ -163,15 +168,20 @@ function M.foreach(name)
     if type(make) ~= "function" then
       error("foreach '" .. name .. "': step: expected a function(item, i) returning a step, got " .. type(make), 2)
     end
-    if type(over) ~= "function" and (type(over) ~= "table" or (over.lines == nil and over.var == nil)) then
-      error("foreach '" .. name .. "': over: expected a function(ctx) returning a list, { lines = \"file\" } "
-        .. "or { var = \"name\" }, got " .. type(over), 2)
+    if type(over) ~= "function" and (type(over) ~= "table" or (over.lines == nil and over.var == nil and over.files == nil)) then
+      error("foreach '" .. name .. "': over: expected a function(ctx) returning a list, { lines = \"file\" }, "
+        .. "{ files = \"pattern\" } or { var = \"name\" }, got " .. type(over), 2)
     end
     if options.run ~= nil then error("foreach '" .. name .. "': field 'run' is set by foreach", 2) end
     local fields = {}
     for k, v in next, options do
       if k ~= "over" and k ~= "step" then fields[k] = v end
     end
+    -- What `check` says the step adds.
+    fields.__expands = type(over) == "function" and "one step per item its over function returns"
+      or over.lines ~= nil and "one step per line of " .. tostring(over.lines)
+      or over.files ~= nil and "one step per file matching " .. tostring(over.files)
+      or "one step per item of the run variable " .. tostring(over.var)
     fields.run = function(ctx)
       for i, item in ipairs(items(over, ctx, name)) do
         local made = make(item, i)

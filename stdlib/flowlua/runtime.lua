@@ -6,6 +6,9 @@
 --   ctx:path(p)  the absolute path of p inside the run folder
 --   ctx:log(...) writes a line to the step's log (its stdout)
 --   ctx:sh(cmd)  flow.sh(cmd), in the run folder with the step's environment
+--   ctx:glob(p)  the paths in the run folder matching the shell pattern p
+--                ("chunks/*.txt", "raw/{a,b}_?.fq"), sorted, relative to it;
+--                a pattern ending in "/" matches folders, else files only
 --   ctx:add(step, ...)  adds steps to the run (each a step, or a list of
 --                steps): they run once this step succeeds, after it, and the
 --                steps that wait for this one wait for them too
@@ -42,6 +45,24 @@ function Context:log(...)
     self.__log = file
   end
   file:write(line)
+end
+
+local native = require("flowlua.native")
+
+function Context:glob(pattern)
+  checkself(self, "glob")
+  if type(pattern) ~= "string" then
+    error("ctx:glob: expected a pattern string, got " .. type(pattern), 2)
+  end
+  if pattern:sub(1, 1) == "/" or ("/" .. pattern .. "/"):find("/%.%./") then
+    error("ctx:glob: '" .. pattern .. "' leaves the run folder (write a path inside it)", 2)
+  end
+  local folders = pattern:sub(-1) == "/"
+  local found = {}
+  for _, path in ipairs(native.glob(self.run_dir, pattern)) do
+    if (path:sub(-1) == "/") == folders then found[#found + 1] = path end
+  end
+  return found
 end
 
 function Context:sh(command)

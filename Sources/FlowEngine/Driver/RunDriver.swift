@@ -157,7 +157,7 @@ public actor RunDriver {
         var grown: Plan?
         if result.succeeded, !added.isEmpty {
             do {
-                let (plan, staged) = try plan.adding(added, by: index)
+                let (plan, staged) = try plan.adding(added, by: index, in: folder.path)
                 try folder.stage(staged)
                 grown = plan
             } catch {

@@ -11,9 +11,14 @@ extension Plan {
     /// Steps there were before keep their edges otherwise: an added step's
     /// outputs make no earlier step wait.
     ///
+    /// An added step's input that no step declares may be a file an
+    /// earlier step wrote in `runFolder`; else it is staged from the
+    /// workflow's folder, as for the script's own steps.
+    ///
     /// - Returns: the grown plan, and the files it stages that this one
     ///   did not (inputs of the added steps that no step produces).
-    public func adding(_ steps: [Step], by generator: Int) throws(PlanError) -> (plan: Plan, staged: [Staged]) {
+    public func adding(_ steps: [Step], by generator: Int, in runFolder: String? = nil) throws(PlanError)
+        -> (plan: Plan, staged: [Staged]) {
         let count = workflow.steps.count
         let name = workflow.steps[generator].name
         var grown = workflow
@@ -24,7 +29,8 @@ extension Plan {
         }
         var plan: Plan
         do {
-            plan = try Plan(grown, arguments: given.arguments, currentDirectory: given.directory, checkFiles: given.checkFiles)
+            plan = try Plan(grown, arguments: given.arguments, currentDirectory: given.directory,
+                            checkFiles: given.checkFiles, runFolder: runFolder)
         } catch {
             // An added step is named by its place among those added.
             var message = error.message

@@ -27,11 +27,15 @@ public struct Plan: Sendable {
 
     /// Checks `workflow` and binds it to `arguments` (already checked by `Arguments.bind`).
     ///
-    /// - Parameter checkFiles: whether inputs must exist now (false for a
-    ///   `check` that has no real argument values).
+    /// - Parameters:
+    ///   - checkFiles: whether inputs must exist now (false for a `check`
+    ///     that has no real argument values).
+    ///   - runFolder: for a plan grown as a run goes on: an input that no
+    ///     step declares as an output but that is in the run folder already
+    ///     (a step wrote it) is read there.
     public init(_ workflow: Workflow, arguments: [String: Value],
                 currentDirectory: String = FileManager.default.currentDirectoryPath,
-                checkFiles: Bool = true) throws(PlanError) {
+                checkFiles: Bool = true, runFolder: String? = nil) throws(PlanError) {
         given = (arguments, currentDirectory, checkFiles)
         var arguments = arguments
         self.workflow = workflow
@@ -205,27 +209,53 @@ public struct Plan: Sendable {
                 guard producers.of(input).isEmpty,
                       !stagedTargets.contains(where: { RunPath.covers($0, input) || RunPath.covers(input, $0) })
                 else { continue }
+                seen.insert(input)
+                if let runFolder, FileManager.default.fileExists(atPath: runFolder + "/" + input) { continue }
                 let source = URL(fileURLWithPath: workflow.directory).appending(path: input).path
                 if checkFiles && !FileManager.default.fileExists(atPath: source) {
-                    throw PlanError.at(steps[i], i, "input '\(input)' does not exist in \(workflow.directory) and no step produces it")
+                    throw PlanError.at(steps[i], i, "input '\(input)' does not exist in "
+                        + (runFolder == nil ? "" : "the run folder or ") + "\(workflow.directory) and no step produces it")
                 }
-                seen.insert(input)
                 staged.append(Staged(source: source, target: input))
             }
         }
         self.staged = staged
     }
 
-    /// The workflow as a Graphviz DOT graph.
+    /// The workflow as a Graphviz DOT graph. A step that adds steps as it
+    /// runs is drawn doubled, with a dashed node for what it adds, which
+    /// the steps waiting for it wait for too.
     public func dot() -> String {
         var text = "digraph \(Self.dotID(workflow.name)) {\n  rankdir=LR;\n"
-        for step in workflow.steps {
-            text += "  \(Self.dotID(step.name)) [shape=\(step.kind == "code" ? "ellipse" : "box")];\n"
+        var generated: [Int: String] = [:]
+        for (i, step) in workflow.steps.enumerated() {
+            let id = Self.dotID(step.name)
+            guard case .code(let code) = step, let expands = code.expands else {
+                text += "  \(id) [shape=\(step.kind == "code" ? "ellipse" : "box")];\n"
+                continue
+            }
+            // A space: no step's name holds one, so the id is the generator's own.
+            let added = Self.dotID(step.name + " +")
+            generated[i] = added
+            text += "  \(id) [shape=ellipse, peripheries=2];\n"
+            text += "  \(added) [shape=box, style=dashed, label=\(Self.dotID(expands))];\n"
+            text += "  \(id) -> \(added) [style=dashed];\n"
         }
         for (i, needs) in dependencies.enumerated() {
-            for j in needs { text += "  \(Self.dotID(workflow.steps[j].name)) -> \(Self.dotID(workflow.steps[i].name));\n" }
+            for j in needs {
+                text += "  \(Self.dotID(workflow.steps[j].name)) -> \(Self.dotID(workflow.steps[i].name));\n"
+                if let added = generated[j] { text += "  \(added) -> \(Self.dotID(workflow.steps[i].name)) [style=dashed];\n" }
+            }
         }
         return text + "}\n"
+    }
+
+    /// The steps that add steps as they run, with what they add in words.
+    public var expanding: [(step: String, adds: String)] {
+        workflow.steps.compactMap { step in
+            guard case .code(let code) = step, let adds = code.expands else { return nil }
+            return (step.name, adds)
+        }
     }
 
     /// `name` as a quoted DOT ID, whatever it holds.
