@@ -25,6 +25,13 @@ public final class RunRecorder: @unchecked Sendable {
     /// Closed, and the last tries failed too: what is queued is lost.
     private var gaveUp = false
     private var enqueued = 0
+    /// Entries whose outputs are being hashed, to be queued when they are;
+    /// and whether they are to be dropped instead (a canceled run).
+    private var hashing = 0
+    private var dropsHashing = false
+    /// Hashes entries' outputs, which may be gigabytes: on a queue of its
+    /// own, so that meanwhile events are written and the heartbeat beats.
+    private let outputHashing = DispatchQueue(label: "flowlua.recorder.outputs", qos: .utility)
     // Only the writer's thread touches these.
     /// The run's steps, for the rows of steps that change for the first time
     /// (read from the database at the first write when not given).
@@ -78,20 +85,49 @@ public final class RunRecorder: @unchecked Sendable {
         queued()
     }
 
-    /// Queues a step result for the cache (its outputs are hashed on the
-    /// recorder's thread; its key too, when `key` is given).
+    /// Queues a step result for the cache, once its outputs are hashed (off
+    /// the caller's thread); its key is worked out on the recorder's thread
+    /// when `key` is given.
     public func remember(_ entry: CacheEntry, key: (@Sendable () -> [UInt8])? = nil) {
+        let remembered = Remembered(entry: entry, key: key, at: RunStore.now)
+        guard !entry.outputs.isEmpty else {
+            condition.lock()
+            entries.append(remembered)
+            queued()
+            return
+        }
         condition.lock()
-        entries.append(Remembered(entry: entry, key: key, at: RunStore.now))
-        queued()
+        enqueued += 1
+        hashing += 1
+        condition.unlock()
+        outputHashing.async { [self] in
+            var remembered = remembered
+            let outputs = remembered.entry.outputs, folder = remembered.entry.folder
+            let hashes = hasher.hashes(outputs.map { RunCache.path(of: $0.path, in: folder) })
+            remembered.entry.outputs = zip(outputs, hashes).map { CachedFile(path: $0.path, hash: $1 ?? "missing") }
+            condition.lock()
+            guard !dropsHashing else { return condition.unlock() }  // counted out by `finish`
+            hashing -= 1
+            entries.append(remembered)
+            wake()
+        }
     }
 
     /// Waits until everything queued is written, and stops the thread.
+    ///
+    /// - Parameter waitingForOutputs: false for a canceled run, which must
+    ///   end at once: results whose outputs are still being hashed are not
+    ///   kept for the cache (a later `--resume` runs their steps again).
     /// - Returns: why some of it could not be written (after the last
     ///   tries), or nil when all of it was.
     @discardableResult
-    public func finish() -> String? {
+    public func finish(waitingForOutputs: Bool = true) -> String? {
         condition.lock()
+        if !waitingForOutputs, hashing > 0 {
+            dropsHashing = true
+            enqueued -= hashing
+            hashing = 0
+        }
         closed = true
         condition.broadcast()
         while written < enqueued && !gaveUp { condition.wait() }
@@ -103,9 +139,14 @@ public final class RunRecorder: @unchecked Sendable {
     /// Counts what was just queued, under the lock, and lets go of it.
     private func queued() {
         enqueued += 1
+        wake()
+    }
+
+    /// Wakes the writer for what was just queued, and lets go of the lock.
+    private func wake() {
         let count = events.count + entries.count
         // The first item starts the writer's flush window; a full batch ends it.
-        if count == 1 || count >= Self.batchSize { condition.signal() }
+        if count == 1 || count >= Self.batchSize || closed { condition.signal() }
         condition.unlock()
     }
 
@@ -124,7 +165,7 @@ public final class RunRecorder: @unchecked Sendable {
             // heartbeat); then give the batch a flush interval to fill (or,
             // after a failure, the retry interval).
             var count: Int { self.events.count + self.entries.count }
-            while count == 0 && !closed {
+            while count == 0 && (!closed || hashing > 0) {
                 if !condition.wait(until: Date(timeIntervalSince1970: lastBeat + Self.heartbeatInterval)) { break }
             }
             let deadline = Date(timeIntervalSinceNow: failure == nil ? Self.flushInterval : Self.retryInterval)
@@ -135,22 +176,16 @@ public final class RunRecorder: @unchecked Sendable {
             swap(&events, &self.events)
             swap(&entries, &self.entries)
             let taken = events.count + entries.count
-            let done = closed && taken == 0
+            let done = closed && taken == 0 && hashing == 0
             condition.unlock()
             if done { return }
             let now = RunStore.now
             let beat = now - lastBeat >= Self.heartbeatInterval
             if beat { lastBeat = now }
-            // Keys and output hashes before taking the write lock, worked
-            // out in place (an entry is a dozen references: copies cost).
+            // Keys before taking the write lock.
             keys.removeAll(keepingCapacity: true)
             for i in entries.indices {
                 keys.append(entries[i].entry.key.isEmpty ? entries[i].key?() ?? [] : CacheKey.bytes(entries[i].entry.key))
-                guard !entries[i].entry.outputs.isEmpty else { continue }
-                let folder = entries[i].entry.folder
-                let outputs = entries[i].entry.outputs
-                let hashes = hasher.hashes(outputs.map { RunCache.path(of: $0.path, in: folder) })
-                entries[i].entry.outputs = zip(outputs, hashes).map { CachedFile(path: $0.path, hash: $1 ?? "missing") }
             }
             let hashes = hasher.takeFresh()
             var problem: String?

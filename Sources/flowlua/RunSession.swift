@@ -78,7 +78,8 @@ struct RunSession {
             if error is PlanError { throw error }
             throw ScriptError(message)
         }
-        let unrecorded = recorder.finish()
+        // A canceled run ends now: it does not wait for outputs to be hashed for the cache.
+        let unrecorded = recorder.finish(waitingForOutputs: report.status != .canceled)
         progress.summarize(report)
         if let unrecorded {
             FileHandle.standardError.write(Data(("flowlua: error: the run database could not record all of run \(id) "

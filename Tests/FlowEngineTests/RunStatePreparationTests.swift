@@ -32,6 +32,35 @@ struct RunStatePreparationTests {
         #expect(copy.violations == ["a: prepared but not being prepared"])
     }
 
+    @Test func aStepStillBeingPreparedWhenTheRunIsCanceledNeverStarts() throws {
+        var run = try Machine([step("a"), step("b"), step("c", after: ["a"])], jobs: 2, prepares: true)
+        #expect(run.begin() == [.prepare(0), .prepare(1)])
+        _ = run.on { $0.prepared(1) }
+        let canceled = run.on { $0.cancel() }
+        #expect(stops(canceled) == [1], "only what started is stopped")
+        #expect(canceled.contains(.observe(.stepNotRun(step: "a", index: 0, status: .canceled,
+                                                       reason: "canceled before it started"))),
+                "the run does not wait for a's inputs to be hashed")
+        #expect(run.state.runningLocal == 1)
+        let ended = run.killed("b")
+        #expect(finished(ended) == ["b": .canceled])
+        #expect(ended.last == .finish)
+        #expect(run.on { $0.prepared(0) }.isEmpty, "the late answer is no news, and no violation")
+        #expect(run.close().status == .canceled)
+        #expect(run.status("a") == .canceled && run.status("c") == .canceled)
+    }
+
+    @Test func aStepStillBeingPreparedWhenAnotherFailsStartsAsTakenStepsDo() throws {
+        var run = try Machine([step("a"), step("b"), step("c", after: ["a"])], jobs: 2, prepares: true)
+        _ = run.begin()
+        _ = run.on { $0.prepared(1) }
+        _ = run.fail("b")
+        #expect(started(run.on { $0.prepared(0) }) == [0], "taken before b failed: it runs, as running steps finish")
+        #expect(finished(run.end("a")) == ["a": .success])
+        #expect(run.close().status == .error)
+        #expect(run.status("c") == .notRun, "nothing new starts after the failure")
+    }
+
     @Test func aSuccessMergesItsRunVariablesAndIsRememberedForResume() throws {
         var run = try Machine([step("a"), step("b", after: ["a"])], prepares: true)
         _ = run.begin()

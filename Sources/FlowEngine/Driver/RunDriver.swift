@@ -44,6 +44,8 @@ public actor RunDriver {
     /// performing them (an action's answer comes while it runs).
     private var queue: Deque<RunAction> = []
     private var performing = false
+    /// Where steps' inputs are hashed; made for the first step with any.
+    private var preparer: ThreadExecutor?
 
     /// - Parameter carryover: what a run continued in its own folder keeps
     ///   from before (`flowlua restart`): the steps that succeeded, which do
@@ -73,7 +75,10 @@ public actor RunDriver {
 
     private func cancelRun() { handle(state.cancel()) }
 
-    deinit { executor.shutdown() }
+    deinit {
+        executor.shutdown()
+        preparer?.shutdown()
+    }
 
     /// Creates the run folder, stages the inputs, runs every step that can
     /// run, and reports how each ended. Cancelling the calling task cancels
@@ -190,30 +195,47 @@ public actor RunDriver {
 
     // MARK: Preparing, starting
 
-    /// Computes a step's cache key; under `--resume`, answers with an
-    /// earlier result of the same key if there is one (its outputs copied
+    /// Takes a step's inputs' hashes; under `--resume`, its cache key, and
+    /// an earlier result of the same key if there is one (its outputs copied
     /// into this run folder).
+    ///
+    /// Hashing a large input and copying outputs take what they take: that
+    /// is done on a thread of its own, so that meanwhile timeouts, a cancel
+    /// and the other steps go on. A step with no input to hash and nothing
+    /// to look up is prepared at once.
     private func prepare(_ index: Int) {
         guard let cache = options.cache, let folder else { return handle(state.prepared(index)) }
         let resolved = plan.resolve(index, vars: state.vars, folder: folder)
-        let inputs = resolved.inputs.isEmpty ? [:] : cache.hashInputs(of: resolved, in: folder)
-        // Without --resume the key is only stored, so it is worked out later,
-        // off the driver's thread.
-        let key = options.resume ? cache.key(for: resolved, inputs: inputs) : nil
-        launched[index] = (resolved, inputs, key)
-        var reuse: RunState.Reuse?
-        if let key, let hit = cache.reusable(key) {
-            reuse = RunState.Reuse(runID: hit.runID, changes: hit.changes)
-            if hit.folder != folder.path {
-                do {
-                    for output in hit.outputs { try folder.copy(output, from: hit.folder) }
-                    cache.copied(hit, into: folder)
-                } catch {
-                    logger.warning("cannot reuse a cached result", metadata: ["step": "\(resolved.name)", "error": "\(error)"])
-                    reuse = nil
+        guard options.resume || !resolved.inputs.isEmpty else {
+            launched[index] = (resolved, [:], nil)
+            return handle(state.prepared(index))
+        }
+        let preparer = self.preparer ?? ThreadExecutor(name: "flowlua.prepare", spin: .zero)
+        self.preparer = preparer
+        Task(executorPreference: preparer) { [resume = options.resume, logger] in
+            let inputs = resolved.inputs.isEmpty ? [:] : cache.hashInputs(of: resolved, in: folder)
+            // Without --resume the key is only stored: it is worked out as it is.
+            let key = resume ? cache.key(for: resolved, inputs: inputs) : nil
+            var reuse: RunState.Reuse?
+            if let key, let hit = cache.reusable(key) {
+                reuse = RunState.Reuse(runID: hit.runID, changes: hit.changes)
+                if hit.folder != folder.path {
+                    do {
+                        for output in hit.outputs { try folder.copy(output, from: hit.folder) }
+                        cache.copied(hit, into: folder)
+                    } catch {
+                        logger.warning("cannot reuse a cached result", metadata: ["step": "\(resolved.name)", "error": "\(error)"])
+                        reuse = nil
+                    }
                 }
             }
+            await self.prepared(index, (resolved, inputs, key), reusing: reuse)
         }
+    }
+
+    private func prepared(_ index: Int, _ launch: (step: ResolvedStep, inputs: [String: String], key: String?),
+                          reusing reuse: RunState.Reuse?) {
+        if state.preparing.contains(index) { launched[index] = launch }
         handle(state.prepared(index, reusing: reuse))
     }
 

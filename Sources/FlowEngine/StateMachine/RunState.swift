@@ -37,6 +37,9 @@ public struct RunState: Sendable {
     /// Steps taken to start whose `prepare` has not been answered; they hold
     /// their slot and resources.
     public internal(set) var preparing: Set<Int> = []
+    /// Steps a cancel closed while they were prepared: their answer, when it
+    /// comes, is no news.
+    var abandoned: Set<Int> = []
     /// Failed steps waiting out their retry delay.
     public internal(set) var waitingToRetry: Set<Int> = []
     /// Steps whose retry delay has passed, waiting for a slot.
@@ -122,9 +125,11 @@ public struct RunState: Sendable {
     /// for this step's (under `--resume`), nil if it is to run.
     public mutating func prepared(_ index: Int, reusing earlier: Reuse? = nil) -> [RunAction] {
         guard preparing.remove(index) != nil else {
-            violations.append("\(name(index)): prepared but not being prepared")
+            if abandoned.remove(index) == nil { violations.append("\(name(index)): prepared but not being prepared") }
             return []
         }
+        // (After a failure it starts, as it would have had it been prepared
+        // at once: it was taken to run, as the steps that run on were.)
         if let earlier {
             if !isRemote[index] { free(index) }
             if !earlier.changes.isEmpty {
@@ -195,6 +200,15 @@ public struct RunState: Sendable {
         emit(.observe(.runCanceling))
         for index in running.sorted() { emit(.stop(index)) }
         if !nextLink.isEmpty { emit(.revokeChains) }
+        // A step whose inputs are being hashed has not started: the run need
+        // not wait for the hashing to end.
+        for index in preparing.sorted() {
+            if !isRemote[index] { free(index) }
+            schedule.finish(index, as: .canceled)
+            markNotRun(index, as: .canceled, reason: "canceled before it started")
+        }
+        abandoned.formUnion(preparing)
+        preparing.removeAll()
         for index in retryQueue { close(index, as: .canceled, result: results[index], reason: "canceled while waiting to retry") }
         retryQueue.removeAll()
         for index in waitingToRetry.sorted() {
