@@ -3,19 +3,23 @@ import Foundation
 
 /// One attempt of a step on its worker, and the callbacks around steps.
 extension RunDriver {
-    func attempt(_ index: Int, attempt: Int, step: Step, context: StepContext,
-                 onStart: FunctionReference?, event: CallbackEvent?, chain: CodeChain?) async {
+    /// - Parameter resolution: the step as the attempt runs it, or the
+    ///   field that cannot be resolved, which fails it before it starts.
+    func attempt(_ index: Int, attempt: Int, step: Step, resolution: Result<ResolvedStep, FieldError>,
+                 context: StepContext, onStart: FunctionReference?, event: CallbackEvent?, chain: CodeChain?) async {
+        let resolved: ResolvedStep
+        switch resolution {
+        case .success(let step): resolved = step
+        case .failure(let error):
+            return attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "\(error)"), changes: [:])
+        }
         // Like every callback's, its error is reported and the step runs.
         if let onStart, let event, let code, let failure = await code.call(onStart, event: event) {
             observe(.callbackFailed(name: "\(step.name).on_start", error: failure))
         }
         var context = context
-        for (name, value) in context.environment where Template.hasPlaceholder(value) {
-            do { context.environment[name] = try context.variables.substitute(value) } catch {
-                attemptEnded(index, attempt: attempt, ExecResult(exitCode: nil, error: "env.\(name): \(error)"), changes: [:])
-                return
-            }
-        }
+        context.resolved = resolved
+        context.environment = resolved.environment
         if let chain, let code {
             // The chain goes on on the Lua thread; this task takes the ends
             // of its links as they come, each link started by the end of the

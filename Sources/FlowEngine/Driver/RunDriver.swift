@@ -204,8 +204,9 @@ public actor RunDriver {
     /// and the other steps go on. A step with no input to hash and nothing
     /// to look up is prepared at once.
     private func prepare(_ index: Int) {
-        guard let cache = options.cache, let folder else { return handle(state.prepared(index)) }
-        let resolved = plan.resolve(index, vars: state.vars, folder: folder)
+        // A field that cannot be resolved fails the step as it starts.
+        guard let cache = options.cache, let folder, let resolved = try? plan.resolve(index, vars: state.vars, folder: folder)
+        else { return handle(state.prepared(index)) }
         guard options.resume || !resolved.inputs.isEmpty else {
             launched[index] = (resolved, [:], nil)
             return handle(state.prepared(index))
@@ -250,6 +251,16 @@ public actor RunDriver {
         var context = context(for: index, attempt: attempt, folder: folder)
         context.stop = stop
         context.monitor = executor.monitor
+        // The step as this attempt runs it: as prepared, else resolved now.
+        // (The links of a chain after the first are resolved as they begin.)
+        let resolution: Result<ResolvedStep, FieldError>
+        if attempt == 1, let prepared = launched[index]?.step {
+            resolution = .success(prepared)
+        } else {
+            do throws(FieldError) { resolution = .success(try plan.resolve(index, vars: state.vars, folder: folder)) } catch {
+                resolution = .failure(error)
+            }
+        }
         if plan.workers[index].isRemote {
             context.after = launch.after
             context.adopted = launch.adopted
@@ -262,8 +273,8 @@ public actor RunDriver {
         // Preferring the driver's thread keeps the whole attempt there: the
         // exit of its process resumes it without a hop through the pool.
         Task(executorPreference: executor) {
-            await self.attempt(index, attempt: attempt, step: step, context: context, onStart: onStart, event: event,
-                               chain: chain)
+            await self.attempt(index, attempt: attempt, step: step, resolution: resolution, context: context,
+                               onStart: onStart, event: event, chain: chain)
         }
         if let timeout = launch.timeout {
             timers[index] = Task {
@@ -278,7 +289,9 @@ public actor RunDriver {
     private func follow(_ index: Int) {
         guard let (chain, position) = chains[index], let folder else { return }
         stops[index] = chain.links[position].stop
-        if options.cache != nil { launched[index] = (plan.resolve(index, vars: state.vars, folder: folder), [:], nil) }
+        if options.cache != nil, let resolved = try? plan.resolve(index, vars: state.vars, folder: folder) {
+            launched[index] = (resolved, [:], nil)
+        }
     }
 
     private func makeChain(_ indices: [Int], attempt: Int, folder: RunFolder) -> CodeChain {
@@ -326,8 +339,9 @@ public actor RunDriver {
         var launch = launched.removeValue(forKey: index)
         // A released step was submitted before its inputs existed: its key is taken now.
         if launch == nil, resolveNow {
-            let resolved = plan.resolve(index, vars: state.vars, folder: folder)
-            launch = (resolved, resolved.inputs.isEmpty ? [:] : cache.hashInputs(of: resolved, in: folder), nil)
+            if let resolved = try? plan.resolve(index, vars: state.vars, folder: folder) {
+                launch = (resolved, resolved.inputs.isEmpty ? [:] : cache.hashInputs(of: resolved, in: folder), nil)
+            }
         }
         if let launch {
             cache.remember(launch.step, inputs: launch.inputs, key: launch.key, changes: changes, in: folder)

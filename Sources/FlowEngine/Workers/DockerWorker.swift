@@ -20,7 +20,7 @@ public struct DockerWorker: Sendable {
 
     nonisolated(nonsending) public func run(_ step: ContainerStep, worker: WorkerSpec, context: StepContext) async -> ExecResult {
         let found: String?
-        do { found = try context.variables.image(of: step, on: worker) } catch {
+        do { found = try context.image(of: step, on: worker) } catch {
             return ExecResult(exitCode: nil, error: error.description)
         }
         guard let image = found else {
@@ -34,12 +34,8 @@ public struct DockerWorker: Sendable {
             return ExecResult(exitCode: nil, error: error.description)
         }
         let network = step.network ? "host" : await isolated
-        var commands: [String] = []
-        for (i, command) in step.commands.enumerated() {
-            do { commands.append(try context.variables.substitute(command)) } catch {
-                return ExecResult(exitCode: nil, error: "commands[\(i + 1)]: \(error)")
-            }
-        }
+        let commands: [String]
+        do { commands = try context.commands(of: step) } catch { return ExecResult(exitCode: nil, error: error.description) }
         let logs: StepOutput
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
             return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error.reason)")

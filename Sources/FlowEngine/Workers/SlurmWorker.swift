@@ -22,18 +22,13 @@ public struct SlurmWorker: Sendable {
     }
 
     nonisolated(nonsending) public func run(_ step: ContainerStep, worker written: WorkerSpec, context: StepContext) async -> ExecResult {
-        let worker: WorkerSpec, image: String?
+        let worker: WorkerSpec, image: String?, commands: [String]
         do {
             worker = try written.substituted(with: context.variables)
-            image = try context.variables.image(of: step, on: written)
+            image = try context.image(of: step, on: written)
+            commands = try context.commands(of: step)
         } catch {
             return ExecResult(exitCode: nil, error: error.description)
-        }
-        var commands: [String] = []
-        for (i, command) in step.commands.enumerated() {
-            do { commands.append(try context.variables.substitute(command)) } catch {
-                return ExecResult(exitCode: nil, error: "commands[\(i + 1)]: \(error)")
-            }
         }
         // The batch script exports them: each must be a shell variable name.
         if let bad = context.environment.keys.sorted().first(where: { !Self.isShellName($0) }) {
@@ -72,7 +67,7 @@ public struct SlurmWorker: Sendable {
         }
         context.submitted?(id)
         var handle = RemoteHandle(runID: context.runID, remoteID: id, folder: context.folder.path,
-                                  outputFiles: step.info.outputs.map { (try? context.variables.substitute($0)) ?? $0 })
+                                  outputFiles: context.resolved?.outputs ?? step.info.outputs)
         context.stop.onStop { monitor.stop(id) }
         handle.state = await monitor.wait(for: id)
         context.stop.clear()

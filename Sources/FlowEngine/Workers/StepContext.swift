@@ -31,6 +31,10 @@ public struct StepContext: Sendable {
     /// The run variables as the attempt starts (what a code step sees as
     /// `ctx.vars`).
     public var vars: [String: Value] = [:]
+    /// The step as this attempt runs it (commands, environment and image
+    /// after substitution), resolved once by the driver: what the worker
+    /// runs and the cache key covers alike.
+    public var resolved: ResolvedStep?
 
     public init(runID: String, folder: RunFolder, stepName: String, attempt: Int = 1, variables: Variables,
                 environment: [String: String], logs: StepLogPaths, killGrace: Duration = .seconds(5),
@@ -136,5 +140,24 @@ public struct StepSnapshot: Sendable, Equatable {
         self.duration = duration
         self.stdout = stdout
         self.stderr = stderr
+    }
+}
+
+extension StepContext {
+    /// The commands the attempt runs: as resolved, else (a worker called on
+    /// its own) substituted now.
+    func commands(of step: ContainerStep) throws(FieldError) -> [String] {
+        if let resolved { return resolved.commands }
+        var commands: [String] = []
+        for (i, command) in step.commands.enumerated() {
+            commands.append(try variables.substitute(command, field: "commands[\(i + 1)]"))
+        }
+        return commands
+    }
+
+    /// The image the attempt runs in: as resolved, else worked out now.
+    func image(of step: ContainerStep, on worker: WorkerSpec) throws(FieldError) -> String? {
+        if let resolved { return resolved.image }
+        return try variables.image(of: step, on: worker)
     }
 }

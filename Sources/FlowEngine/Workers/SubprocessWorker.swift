@@ -12,12 +12,8 @@ public struct SubprocessWorker: Sendable {
     public init() {}
 
     nonisolated(nonsending) public func run(_ step: ContainerStep, context: StepContext) async -> ExecResult {
-        var commands: [String] = []
-        for (i, command) in step.commands.enumerated() {
-            do { commands.append(try context.variables.substitute(command)) } catch {
-                return ExecResult(exitCode: nil, error: "commands[\(i + 1)]: \(error)")
-            }
-        }
+        let commands: [String]
+        do { commands = try context.commands(of: step) } catch { return ExecResult(exitCode: nil, error: error.description) }
         let logs: StepOutput
         do { logs = try StepOutput(context.logs, monitor: context.monitor) } catch {
             return ExecResult(exitCode: nil, error: "cannot make the step's output pipes: \(error.reason)")

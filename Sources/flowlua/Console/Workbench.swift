@@ -220,7 +220,11 @@ final class Workbench {
         -> (step: Step, worker: WorkerSpec, resolved: ResolvedStep, after: [String])
     {
         let (plan, index) = try locate(name)
-        return (plan.workflow.steps[index], plan.workers[index], plan.resolve(index, vars: vars, folder: scratch),
+        let resolved: ResolvedStep
+        do { resolved = try plan.resolve(index, vars: vars, folder: scratch) } catch {
+            throw ConsoleFailure("\(name): \(error) (it would fail as it starts)")
+        }
+        return (plan.workflow.steps[index], plan.workers[index], resolved,
                 plan.dependencies[index].map { plan.workflow.steps[$0].name })
     }
 
