@@ -92,15 +92,10 @@ enum Docker {
                                workingDirectory: context.folder.path)
         spec.standardOutput = logs.stdout.writeEnd
         spec.standardError = logs.stderr.writeEnd
-        let child = try ChildProcess.spawn(spec, monitor: context.monitor)
         let grace = context.killGrace
-        context.stop.onStop {
-            child.terminate(grace: grace)
+        let termination = try await ChildProcess.run(spec, for: context) {
             Task { await Docker.remove(name, client: client, grace: grace, monitor: .shared) }
         }
-        let termination = await child.termination()
-        context.stop.clear()
-        await child.sweep(grace: grace)
         // A stop that came before the container existed missed it.
         if context.stop.isStopped { await remove(name, client: client, grace: .zero, monitor: context.monitor) }
         return termination

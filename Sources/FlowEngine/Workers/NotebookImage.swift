@@ -87,15 +87,10 @@ struct NotebookImage: Sendable {
         var spec = ProcessSpec(executable: client, arguments: arguments + [folder.path])
         spec.standardOutput = logs.stdout.writeEnd
         spec.standardError = logs.stderr.writeEnd
-        let child: ChildProcess
-        do { child = try ChildProcess.spawn(spec, monitor: context.monitor) } catch {
+        let termination: Termination
+        do { termination = try await ChildProcess.run(spec, for: context) } catch {
             throw WorkerError("nbdocker: docker build could not start: \(error)")
         }
-        let grace = context.killGrace
-        context.stop.onStop { child.terminate(grace: grace) }
-        let termination = await child.termination()
-        context.stop.clear()
-        await child.sweep(grace: grace)
         if context.stop.isStopped { throw WorkerError("nbdocker: stopped while building image \(tag)") }
         if !termination.succeeded {
             throw WorkerError("nbdocker: building image \(tag) from \(base) failed (docker build \(termination)); "

@@ -31,18 +31,13 @@ public struct NotebookWorker: Sendable {
                                workingDirectory: context.folder.path)
         spec.standardOutput = logs.stdout.writeEnd
         spec.standardError = logs.stderr.writeEnd
-        let child: ChildProcess
-        do { child = try ChildProcess.spawn(spec, monitor: context.monitor) } catch {
+        // The kernel runs in a session of its own; it ends itself once
+        // papermill, its parent, is gone (ipykernel's parent poller).
+        let termination: Termination
+        do { termination = try await ChildProcess.run(spec, for: context) } catch {
             _ = logs.finish()
             return ExecResult(exitCode: nil, error: "papermill could not start: \(error)")
         }
-        // The kernel runs in a session of its own; it ends itself once
-        // papermill, its parent, is gone (ipykernel's parent poller).
-        let grace = context.killGrace
-        context.stop.onStop { child.terminate(grace: grace) }
-        let termination = await child.termination()
-        context.stop.clear()
-        await child.sweep(grace: grace)
         _ = logs.finish()
         return Papermill.result(termination, stdout: logs.read(.stdout, keep: keep), stderr: logs.read(.stderr, keep: keep))
     }

@@ -29,16 +29,11 @@ public struct SubprocessWorker: Sendable {
             var spec = ProcessSpec.shell(command, environment: environment, workingDirectory: context.folder.path)
             spec.standardOutput = logs.stdout.writeEnd
             spec.standardError = logs.stderr.writeEnd
-            let child: ChildProcess
-            do { child = try ChildProcess.spawn(spec, monitor: context.monitor) } catch {
+            let termination: Termination
+            do { termination = try await ChildProcess.run(spec, for: context) } catch {
                 failure = (nil, "command \(i + 1) could not start: \(error)", i)
                 break
             }
-            let grace = context.killGrace
-            context.stop.onStop { child.terminate(grace: grace) }
-            let termination = await child.termination()
-            context.stop.clear()
-            await child.sweep(grace: grace)
             if termination.succeeded && !context.stop.isStopped { continue }
             failure = (termination.code, "command \(i + 1) \(termination): \(command)", i)
             break
