@@ -1,9 +1,10 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
+    // Linux only (pidfds, epoll, cgroups): `platforms` lists Apple systems,
+    // none of which it runs on. 6.2 for nonisolated(nonsending).
     name: "flowlua",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "flowlua", targets: ["flowlua"]),
         .library(name: "LuaBridge", targets: ["LuaBridge"]),

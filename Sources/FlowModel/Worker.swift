@@ -45,8 +45,6 @@ public struct WorkerSpec: Sendable, Hashable {
     public var env: [String: String]
     /// Values for `${name}` in the commands of steps on this worker.
     public var vars: [String: Value]
-    /// The storage volume the worker reads and writes.
-    public var volume: String?
     /// The default image for container steps on a docker worker; on a
     /// slurm worker, the image its jobs run their commands in.
     public var image: String?
@@ -54,13 +52,12 @@ public struct WorkerSpec: Sendable, Hashable {
     public var cluster: ClusterOptions?
 
     public init(name: String, type: WorkerType, env: [String: String] = [:],
-                vars: [String: Value] = [:], volume: String? = nil, image: String? = nil,
+                vars: [String: Value] = [:], image: String? = nil,
                 cluster: ClusterOptions? = nil) {
         self.name = name
         self.type = type
         self.env = env
         self.vars = vars
-        self.volume = volume
         self.image = image
         self.cluster = cluster
     }

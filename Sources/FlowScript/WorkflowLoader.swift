@@ -123,8 +123,11 @@ struct WorkflowLoader {
                 } else if let (field, _) = clusterFields.first(where: { $0.1 }) {
                     throw fail(path + [key(field)], "only slurm workers take \(field)")
                 }
+                if w.volume != nil {
+                    throw fail(path + [key("volume")], "storage volumes are not supported yet (worker '\(name)')")
+                }
                 workers[name] = WorkerSpec(name: name, type: type, env: (w.env ?? [:]).mapValues(\.text),
-                                           vars: (w.vars ?? [:]).mapValues(\.value), volume: w.volume, image: w.image,
+                                           vars: (w.vars ?? [:]).mapValues(\.value), image: w.image,
                                            cluster: cluster)
             }
         }

@@ -24,7 +24,7 @@ struct WorkflowLoaderTests {
               },
               workers = {
                 py  = worker.subprocess { vars = { python = "python3", n = 2 }, env = { A = "1", N = 3 } },
-                box = worker.docker { image = "local/busybox:1", volume = "shared" },
+                box = worker.docker { image = "local/busybox:1" },
                 lua = worker.code {},
                 nb  = worker.notebook {},
                 nbd = worker.nbdocker {},
@@ -62,7 +62,6 @@ struct WorkflowLoaderTests {
         #expect(workflow.workers["py"] == WorkerSpec(name: "py", type: .subprocess, env: ["A": "1", "N": "3"],
                                                      vars: ["python": .string("python3"), "n": .integer(2)]))
         #expect(workflow.workers["box"]?.image == "local/busybox:1")
-        #expect(workflow.workers["box"]?.volume == "shared")
         #expect(workflow.workers.mapValues(\.type) == ["py": .subprocess, "box": .docker, "lua": .code, "nb": .notebook, "nbd": .nbdocker])
 
         #expect(workflow.steps.map(\.kind) == ["container", "code", "code", "notebook"])

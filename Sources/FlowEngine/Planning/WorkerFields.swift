@@ -51,9 +51,6 @@ extension WorkerSpec {
 
     /// Fields this worker takes but cannot use: an error before anything runs.
     func unusedField() -> FieldError? {
-        if volume != nil {
-            return FieldError(field: "volume", message: "storage volumes are not supported yet (worker '\(name)')")
-        }
         if image != nil && !type.takesImage {
             return FieldError(field: "image", message: "a \(type.rawValue) worker runs its steps on this machine, "
                 + "not in an image: use a docker, slurm or nbdocker worker")
