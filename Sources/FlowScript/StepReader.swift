@@ -41,7 +41,6 @@ struct StepReader {
             case "on_success": spec.on_success = try function(value, name)
             case "on_failure": spec.on_failure = try function(value, name)
             case "on_cancel": spec.on_cancel = try function(value, name)
-            case "values": spec.values = try strings(value, name)
             case "image": spec.image = try string(value, name)
             case "commands": spec.commands = try strings(value, name)
             case "network": spec.network = try boolean(value, name)
@@ -51,6 +50,7 @@ struct StepReader {
             case "params": spec.params = try decode([String: ValueSpec].self, value, name)
             case "requirements": spec.requirements = try strings(value, name)
             case "__line": if case .integer(let line)? = value.number { spec.line = line }
+            case "values": spec.values = try strings(value, name)
             case "__expands": spec.expands = value.string
             default:
                 if !name.hasPrefix("__") { throw LuaDecodingError(path: at(name), "unknown field") }

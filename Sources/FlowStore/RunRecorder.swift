@@ -85,26 +85,23 @@ public final class RunRecorder: @unchecked Sendable {
         queued()
     }
 
-    /// Queues a step result for the cache, once its outputs are hashed (off
-    /// the caller's thread); its key is worked out on the recorder's thread
-    /// when `key` is given.
+    /// Queues a step result for the cache (its outputs are hashed off the
+    /// caller's thread; its key too, when `key` is given).
     public func remember(_ entry: CacheEntry, key: (@Sendable () -> [UInt8])? = nil) {
-        let remembered = Remembered(entry: entry, key: key, at: RunStore.now)
-        guard !entry.outputs.isEmpty else {
-            condition.lock()
-            entries.append(remembered)
-            queued()
-            return
-        }
         condition.lock()
-        enqueued += 1
+        entries.append(Remembered(entry: entry, key: key, at: RunStore.now))
+        queued()
+    }
+
+    /// Hashes an entry's large outputs on the output queue, and queues the
+    /// entry again once they are (counted as queued, not yet written).
+    private func hashLater(_ remembered: Remembered, _ paths: [String]) {
+        condition.lock()
         hashing += 1
         condition.unlock()
         outputHashing.async { [self] in
             var remembered = remembered
-            let outputs = remembered.entry.outputs, folder = remembered.entry.folder
-            let hashes = hasher.hashes(outputs.map { RunCache.path(of: $0.path, in: folder) })
-            remembered.entry.outputs = zip(outputs, hashes).map { CachedFile(path: $0.path, hash: $1 ?? "missing") }
+            remembered.entry.outputs = Self.hashed(remembered.entry.outputs, hasher.hashes(paths))
             condition.lock()
             guard !dropsHashing else { return condition.unlock() }  // counted out by `finish`
             hashing -= 1
@@ -134,6 +131,10 @@ public final class RunRecorder: @unchecked Sendable {
         let failure = gaveUp ? self.failure : nil
         condition.unlock()
         return failure
+    }
+
+    private static func hashed(_ outputs: [CachedFile], _ hashes: [String?]) -> [CachedFile] {
+        zip(outputs, hashes).map { CachedFile(path: $0.path, hash: $1 ?? "missing") }
     }
 
     /// Counts what was just queued, under the lock, and lets go of it.
@@ -175,18 +176,34 @@ public final class RunRecorder: @unchecked Sendable {
             // Swapped, not copied: the queues keep the buffers of the last batch.
             swap(&events, &self.events)
             swap(&entries, &self.entries)
-            let taken = events.count + entries.count
+            var taken = events.count + entries.count
             let done = closed && taken == 0 && hashing == 0
             condition.unlock()
             if done { return }
             let now = RunStore.now
             let beat = now - lastBeat >= Self.heartbeatInterval
             if beat { lastBeat = now }
-            // Keys before taking the write lock.
+            // Output hashes and keys before taking the write lock, worked out
+            // in place (an entry is a dozen references: copies cost); large
+            // outputs on the output queue, so that events go on being written.
             keys.removeAll(keepingCapacity: true)
+            var later = 0
             for i in entries.indices {
+                let outputs = entries[i].entry.outputs
+                if !outputs.isEmpty, outputs.allSatisfy({ $0.hash.isEmpty }) {
+                    let paths = outputs.map { RunCache.path(of: $0.path, in: entries[i].entry.folder) }
+                    guard FileSizes.areSmall(paths) else {
+                        hashLater(entries[i], paths)
+                        later += 1
+                        continue
+                    }
+                    entries[i].entry.outputs = Self.hashed(outputs, hasher.hashes(paths))
+                }
+                if later > 0 { entries[i - later] = entries[i] }
                 keys.append(entries[i].entry.key.isEmpty ? entries[i].key?() ?? [] : CacheKey.bytes(entries[i].entry.key))
             }
+            entries.removeLast(later)
+            taken -= later  // counted when they come back, hashed
             let hashes = hasher.takeFresh()
             var problem: String?
             inserting.removeAll(keepingCapacity: true)

@@ -202,13 +202,18 @@ public actor RunDriver {
     /// Hashing a large input and copying outputs take what they take: that
     /// is done on a thread of its own, so that meanwhile timeouts, a cancel
     /// and the other steps go on. A step with no input to hash and nothing
-    /// to look up is prepared at once.
+    /// to look up, or only small files to hash, is prepared at once.
     private func prepare(_ index: Int) {
         // A field that cannot be resolved fails the step as it starts.
         guard let cache = options.cache, let folder, let resolved = try? plan.resolve(index, vars: state.vars, folder: folder)
         else { return handle(state.prepared(index)) }
         guard options.resume || !resolved.inputs.isEmpty else {
             launched[index] = (resolved, [:], nil)
+            return handle(state.prepared(index))
+        }
+        // Small files hash faster than a hop to another thread and back.
+        if !options.resume, FileSizes.areSmall(resolved.inputs.map(folder.path(of:))) {
+            launched[index] = (resolved, cache.hashInputs(of: resolved, in: folder), nil)
             return handle(state.prepared(index))
         }
         let preparer = self.preparer ?? ThreadExecutor(name: "flowlua.prepare", spin: .zero)

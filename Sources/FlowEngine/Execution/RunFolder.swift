@@ -52,6 +52,11 @@ public struct RunFolder: Sendable {
 
     public func url(for relative: String) -> URL { url.appending(path: relative) }
 
+    /// Where a declared file or folder (`out/`) of the run is.
+    public func path(of relative: String) -> String {
+        path + "/" + (relative.hasSuffix("/") ? String(relative.dropLast()) : relative)
+    }
+
     public func exists(_ relative: String) -> Bool {
         FileManager.default.fileExists(atPath: path + "/" + relative)
     }
