@@ -24,15 +24,18 @@ struct PreparationTests {
         }
         let took = Date().timeIntervalSince(began)
         #expect(outcome.status == 130, "\(outcome.stderr)")
-        // Hashing 16 GiB takes 8 s at 2 GB/s: the record shows the timeout,
-        // and the run ends, while big.bin is hashed (as make's output for the
-        // cache, and as hash's input for its key).
-        #expect(took < 8, "\(took) s")
+        // Hashing 16 GiB takes 8 s at 2 GB/s (27 s in a debug build here):
+        // the record shows the timeout, and the run ends, while big.bin is
+        // hashed (as make's output for the cache, and as hash's input for
+        // its key).
+        #expect(took < 15, "\(took) s")
         let lines = outcome.stderr.split(separator: "\n").map(String.init)
         let timedOut = try #require(lines.first { $0.contains("FAILED tick") }, "\(outcome.stderr)")
         #expect(timedOut.contains("timed out after 0.3s"))
-        let milliseconds = Int(timedOut.split(separator: "(")[1].prefix { $0.isNumber }) ?? .max
-        #expect(timedOut.contains("ms)") && milliseconds < 3000, "\(timedOut)")
+        // "(327ms)", or on a loaded machine "(1.22s)".
+        let shown = timedOut.split(separator: "(")[1].prefix { $0 != ")" }
+        let seconds = shown.hasSuffix("ms") ? Double(shown.dropLast(2)).map { $0 / 1000 } : Double(shown.dropLast())
+        #expect((seconds ?? .infinity) < 5, "\(timedOut)")
         let states = try await AddedStepsTests.states(folder, try onlyRun(in: folder).lastPathComponent)
         #expect(states == ["make": "success", "hash": "canceled", "tick": "error"], "\(states)")
         #expect(!FileManager.default.fileExists(atPath: try onlyRun(in: folder).appending(path: "hashed").path))
