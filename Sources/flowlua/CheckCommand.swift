@@ -38,6 +38,11 @@ extension Flowlua {
                 print("  \(count(expanding.count, "step adds", "steps add")) steps as the run goes on:")
                 for (step, adds) in expanding { print("    \(step): \(adds)") }
             }
+            let publishing = workflow.steps.filter { !$0.info.values.isEmpty }
+            if !publishing.isEmpty {
+                print("  \(count(publishing.count, "step sets", "steps set")) run variables through $FLOWLUA_VALUES:")
+                for step in publishing { print("    \(step.name): \(step.info.values.joined(separator: ", "))") }
+            }
             withExtendedLifetime((host, plan)) { exitLeavingMemory() }
         }
 

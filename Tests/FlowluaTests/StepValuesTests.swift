@@ -84,6 +84,16 @@ struct StepValuesTests {
         #expect(outcome.stderr.contains("wrote no file at $FLOWLUA_VALUES"), "\(outcome.stderr)")
     }
 
+    @Test func checkListsTheStepsThatSetValues() async throws {
+        let check = try await flowlua(["check", "workflow.lua"], in: try workflowFolder(Self.typed))
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.hasSuffix("""
+              1 step sets run variables through $FLOWLUA_VALUES:
+                count: n, samples, cfg
+
+            """), "\(check.stdout)")
+    }
+
     @Test func declaringValuesIsChecked() async throws {
         for (field, message) in [
             ("values = { \"n-1\" }", "steps[1].values[1]: 'n-1' is not a variable name"),
