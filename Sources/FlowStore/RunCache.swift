@@ -19,13 +19,8 @@ public final class RunCache: StepCache {
     }
 
     public func hashInputs(of step: ResolvedStep, in folder: RunFolder) -> [String: String] {
-        let hashes = hasher.hashes(step.inputs.map { Self.path(of: $0, in: folder.path) })
+        let hashes = hasher.hashes(step.inputs.map(folder.path(of:)))
         return Dictionary(zip(step.inputs, hashes.map { $0 ?? "missing" }), uniquingKeysWith: { first, _ in first })
-    }
-
-    /// Where a declared file or folder (`out/`) of a run is.
-    static func path(of relative: String, in folder: String) -> String {
-        folder + "/" + (relative.hasSuffix("/") ? String(relative.dropLast()) : relative)
     }
 
     public func key(for step: ResolvedStep, inputs: [String: String]) -> String {
@@ -74,7 +69,7 @@ public final class RunCache: StepCache {
 
     public func reusable(_ key: String) -> CachedResult? {
         guard let entry = try? store.cached(key), FileManager.default.fileExists(atPath: entry.folder) else { return nil }
-        let hashes = hasher.hashes(entry.outputs.map { Self.path(of: $0.path, in: entry.folder) })
+        let hashes = hasher.hashes(entry.outputs.map { RunFolder.path(of: $0.path, in: entry.folder) })
         guard zip(entry.outputs, hashes).allSatisfy({ $0.hash == $1 }) else { return nil }
         return CachedResult(runID: entry.runID, folder: entry.folder, outputs: entry.outputs.map(\.path),
                             changes: entry.changes)
@@ -82,7 +77,7 @@ public final class RunCache: StepCache {
 
     public func copied(_ result: CachedResult, into folder: RunFolder) {
         for output in result.outputs {
-            hasher.vouch(copyOf: Self.path(of: output, in: result.folder), at: Self.path(of: output, in: folder.path))
+            hasher.vouch(copyOf: RunFolder.path(of: output, in: result.folder), at: folder.path(of: output))
         }
     }
 

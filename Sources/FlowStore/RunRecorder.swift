@@ -198,7 +198,7 @@ public final class RunRecorder: @unchecked Sendable {
             for i in entries.indices {
                 let outputs = entries[i].entry.outputs
                 if !outputs.isEmpty, outputs.allSatisfy({ $0.hash.isEmpty }) {
-                    let paths = outputs.map { RunCache.path(of: $0.path, in: entries[i].entry.folder) }
+                    let paths = outputs.map { RunFolder.path(of: $0.path, in: entries[i].entry.folder) }
                     guard FileSizes.areSmall(paths) else {
                         hashLater(entries[i], paths)
                         later += 1

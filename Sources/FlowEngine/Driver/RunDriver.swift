@@ -162,7 +162,7 @@ public actor RunDriver {
         var grown: Plan?
         if result.succeeded, !added.isEmpty {
             do {
-                let (plan, staged) = try plan.adding(added, by: index, in: folder.path)
+                let (plan, staged) = try plan.adding(added, by: index, in: folder)
                 try folder.stage(staged)
                 grown = plan
             } catch {

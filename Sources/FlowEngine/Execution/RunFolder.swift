@@ -53,8 +53,11 @@ public struct RunFolder: Sendable {
     public func url(for relative: String) -> URL { url.appending(path: relative) }
 
     /// Where a declared file or folder (`out/`) of the run is.
-    public func path(of relative: String) -> String {
-        path + "/" + (relative.hasSuffix("/") ? String(relative.dropLast()) : relative)
+    public func path(of relative: String) -> String { Self.path(of: relative, in: path) }
+
+    /// Where a declared file or folder (`out/`) of the run in `folder` is.
+    public static func path(of relative: String, in folder: String) -> String {
+        folder + "/" + (relative.hasSuffix("/") ? String(relative.dropLast()) : relative)
     }
 
     public func exists(_ relative: String) -> Bool {

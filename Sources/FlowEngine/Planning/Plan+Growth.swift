@@ -17,7 +17,7 @@ extension Plan {
     ///
     /// - Returns: the grown plan, and the files it stages that this one
     ///   did not (inputs of the added steps that no step produces).
-    public func adding(_ steps: [Step], by generator: Int, in runFolder: String? = nil) throws(PlanError)
+    public func adding(_ steps: [Step], by generator: Int, in runFolder: RunFolder? = nil) throws(PlanError)
         -> (plan: Plan, staged: [Staged]) {
         let count = workflow.steps.count
         let name = workflow.steps[generator].name

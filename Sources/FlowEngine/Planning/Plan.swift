@@ -35,7 +35,7 @@ public struct Plan: Sendable {
     ///     (a step wrote it) is read there.
     public init(_ workflow: Workflow, arguments: [String: Value],
                 currentDirectory: String = FileManager.default.currentDirectoryPath,
-                checkFiles: Bool = true, runFolder: String? = nil) throws(PlanError) {
+                checkFiles: Bool = true, runFolder: RunFolder? = nil) throws(PlanError) {
         given = (arguments, currentDirectory, checkFiles)
         var arguments = arguments
         self.workflow = workflow
@@ -210,7 +210,7 @@ public struct Plan: Sendable {
                       !stagedTargets.contains(where: { RunPath.covers($0, input) || RunPath.covers(input, $0) })
                 else { continue }
                 seen.insert(input)
-                if let runFolder, FileManager.default.fileExists(atPath: runFolder + "/" + input) { continue }
+                if let runFolder, runFolder.exists(input) { continue }
                 let source = URL(fileURLWithPath: workflow.directory).appending(path: input).path
                 if checkFiles && !FileManager.default.fileExists(atPath: source) {
                     throw PlanError.at(steps[i], i, "input '\(input)' does not exist in "
